@@ -1,0 +1,194 @@
+"""Shared helpers for the benchmark scripts: adaptive timing, markdown tables, run metadata, JSON output.
+
+The scripts in this folder import this module as ``_common`` (Python puts the script's folder first on
+``sys.path``), so it is not part of the installed package.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import gc
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class TimingPolicy:
+    """When to stop repeating a measured call.
+
+    Repeats stop as soon as one of these holds:
+    ``runs >= min_runs and elapsed >= min_time``; ``runs >= max_runs``;
+    ``elapsed >= max_time and runs >= floor_runs``.
+    Warm-up runs come first and are not counted: at least ``warmup_runs`` of them, and more (up to
+    ``max_warmup_runs``) until ``warmup_time`` seconds have passed.
+    """
+
+    min_runs: int = 5
+    min_time: float = 1.0
+    max_runs: int = 200
+    max_time: float = 5.0
+    floor_runs: int = 3
+    warmup_runs: int = 1
+    warmup_time: float = 0.3
+    max_warmup_runs: int = 10
+
+
+@dataclass
+class Timing:
+    """Wall-clock times (seconds) of the measured runs, and the last value the call returned."""
+
+    times: list[float] = field(default_factory=list)
+    warmup: int = 0
+    result: Any = None
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.times)
+
+    def summary(self) -> dict[str, float | int]:
+        """Median, min, max (milliseconds) and the run counts, for JSON."""
+        return {
+            "median_ms": 1e3 * self.median,
+            "min_ms": 1e3 * min(self.times),
+            "max_ms": 1e3 * max(self.times),
+            "runs": len(self.times),
+            "warmup_runs": self.warmup,
+        }
+
+
+def time_call(fn: Callable[[], Any], policy: TimingPolicy) -> Timing:
+    """Run ``fn`` repeatedly under ``policy`` and return the measured times.
+
+    The garbage collector is paused while timing so that a collection does not land inside one run.
+    """
+    timing = Timing()
+    gc.collect()
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        start = time.perf_counter()
+        while True:
+            timing.result = fn()
+            timing.warmup += 1
+            spent = time.perf_counter() - start
+            if timing.warmup >= policy.max_warmup_runs:
+                break
+            if timing.warmup >= policy.warmup_runs and spent >= policy.warmup_time:
+                break
+        elapsed = 0.0
+        while True:
+            t0 = time.perf_counter()
+            timing.result = fn()
+            dt = time.perf_counter() - t0
+            timing.times.append(dt)
+            elapsed += dt
+            runs = len(timing.times)
+            if runs >= policy.max_runs:
+                break
+            if runs >= policy.min_runs and elapsed >= policy.min_time:
+                break
+            if runs >= policy.floor_runs and elapsed >= policy.max_time:
+                break
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return timing
+
+
+def package_version(name: str) -> str | None:
+    """Installed distribution version, or None when it is not installed."""
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def run_metadata(cpu_info: dict[str, Any], threads: int, isa: str) -> dict[str, Any]:
+    """Where and how a benchmark ran: date, CPU, thread count, ISA, Python and numpy versions."""
+    import numpy as np
+
+    return {
+        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "cpu_brand": cpu_info.get("brand"),
+        "cpu_vendor": cpu_info.get("vendor"),
+        "supported_isas": list(cpu_info.get("supported_isas", [])),
+        "logical_cpus": os.cpu_count(),
+        "threads": threads,
+        "isa": isa,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "numpy": np.__version__,
+        "bertcore": package_version("bertcore") or _bertcore_source_version(),
+        "env": {k: v for k, v in os.environ.items() if k in _ENV_KEYS},
+    }
+
+
+_ENV_KEYS = (
+    "BERTCORE_ISA",
+    "OMP_NUM_THREADS",
+    "OPENBLAS_CORETYPE",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "OMP_WAIT_POLICY",
+)
+
+
+def _bertcore_source_version() -> str | None:
+    try:
+        from bertcore._version import __version__
+    except ImportError:
+        return None
+    return str(__version__)
+
+
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A GitHub-flavoured markdown table; numeric-looking columns are right-aligned."""
+    widths = [len(h) for h in headers]
+    for row in rows:
+        for i, cell in enumerate(row):
+            widths[i] = max(widths[i], len(cell))
+
+    def line(cells: Sequence[str]) -> str:
+        return "| " + " | ".join(c.ljust(w) if i < 1 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))) + " |"
+
+    sep = "|" + "|".join(("-" * (w + 1) + ":") if i else ("-" * (w + 2)) for i, w in enumerate(widths)) + "|"
+    return "\n".join([line(headers), sep, *(line(r) for r in rows)])
+
+
+def fmt(value: float | None, digits: int = 1) -> str:
+    """A number with ``digits`` decimals, or '-' for a missing value."""
+    if value is None:
+        return "-"
+    return f"{value:,.{digits}f}"
+
+
+def write_json(path: str | os.PathLike[str], payload: dict[str, Any]) -> Path:
+    """Write ``payload`` as indented JSON, creating the parent folder."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(payload, indent=2, default=_json_default) + "\n")
+    return out
+
+
+def _json_default(obj: object) -> object:
+    try:
+        import numpy as np
+    except ImportError:  # pragma: no cover - numpy is a hard dependency
+        raise TypeError(f"not JSON serialisable: {type(obj).__name__}") from None
+    if isinstance(obj, np.generic):
+        return obj.item()
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def measure_peak(fma_peak: Callable[..., float], isa: str, threads: int, repeats: int = 3) -> float:
+    """Median of ``repeats`` calls of ``C.fma_peak_gflops`` (each ~0.3 s) for one ISA and thread count."""
+    return statistics.median(fma_peak(isa=isa, num_threads=threads, seconds=0.3) for _ in range(repeats))

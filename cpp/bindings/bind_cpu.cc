@@ -1,0 +1,115 @@
+// CPU features, the active kernel family, the FMA throughput probe and OpenMP facts.
+#include <chrono>
+
+#include "common.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace bertcore::bindings {
+namespace {
+
+Isa isa_from_name(const std::string& name) {
+  Isa isa;
+  if (!parse_isa(name, &isa)) {
+    throw std::invalid_argument("unknown instruction set '" + name + "'; use scalar, avx2 or avx512");
+  }
+  return isa;
+}
+
+py::dict cpu_info() {
+  const CpuFeatures& f = cpu_features();
+  py::dict features;
+  features["avx"] = f.avx;
+  features["avx2"] = f.avx2;
+  features["fma"] = f.fma;
+  features["f16c"] = f.f16c;
+  features["avx512f"] = f.avx512f;
+  features["avx512bw"] = f.avx512bw;
+  features["avx512dq"] = f.avx512dq;
+  features["avx512vl"] = f.avx512vl;
+  features["avx512_bf16"] = f.avx512_bf16;
+  features["avx512_vnni"] = f.avx512_vnni;
+  features["amx_tile"] = f.amx_tile;
+  features["amx_bf16"] = f.amx_bf16;
+  features["os_avx"] = f.os_avx;
+  features["os_avx512"] = f.os_avx512;
+  py::list supported;
+  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
+    if (isa_supported(isa)) supported.append(isa_name(isa));
+  }
+  py::dict d;
+  d["vendor"] = f.vendor;
+  d["brand"] = f.brand;
+  d["x86"] = f.x86;
+  d["features"] = features;
+  d["supported_isas"] = supported;
+  d["best_isa"] = isa_name(best_supported_isa());
+#ifdef _OPENMP
+  d["openmp"] = true;
+#else
+  d["openmp"] = false;
+#endif
+  return d;
+}
+
+// Runs the family's FMA probe for about `seconds` on `num_threads` threads; returns GFLOP/s.
+double fma_peak_gflops(const std::string& isa_name_, int num_threads, double seconds) {
+  const KernelTable& kt = isa_name_.empty() ? kernels() : kernels_for(isa_from_name(isa_name_));
+  if (num_threads < 1) throw std::invalid_argument("num_threads must be >= 1");
+  py::gil_scoped_release release;
+  int64_t iters = 1 << 16;
+  double best = 0.0;
+  using clock = std::chrono::steady_clock;
+  const auto deadline = clock::now() + std::chrono::duration<double>(seconds);
+  while (true) {
+    double flops_total = 0.0;
+    const auto t0 = clock::now();
+#ifdef _OPENMP
+#pragma omp parallel num_threads(num_threads) reduction(+ : flops_total)
+#endif
+    { flops_total += kt.fma_probe(iters); }
+    const double dt = std::chrono::duration<double>(clock::now() - t0).count();
+    if (dt < 0.02) {
+      iters *= 2;
+      continue;
+    }
+    best = std::max(best, flops_total / dt * 1e-9);
+    if (clock::now() >= deadline) break;
+  }
+  return best;
+}
+
+}  // namespace
+
+void register_cpu(py::module_& m) {
+  m.def("cpu_info", &cpu_info, "What the CPU and OS support, as detected (cpuid + XCR0).");
+  m.def("active_isa", []() { return std::string(isa_name(kernels().isa)); },
+        "The kernel family used by models built from now on.");
+  m.def("set_isa", [](const std::string& name) { set_active_isa(isa_from_name(name)); }, py::arg("name"),
+        "Use another kernel family for models built from now on; ValueError if this CPU cannot run it.");
+  m.def("isa_from_environment", []() { return std::string(isa_name(isa_from_environment())); },
+        "The family BERTCORE_ISA asks for (ValueError if unknown or unsupported), else the best supported.");
+  m.def("fma_peak_gflops", &fma_peak_gflops, py::arg("isa") = "", py::arg("num_threads") = 1,
+        py::arg("seconds") = 0.3, "Measured fp32 FMA throughput (GFLOP/s) of one kernel family.");
+  m.def("openmp_max_threads", []() {
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+  });
+  m.def("gemm_blocking", [](const std::string& name) {
+    const KernelTable& kt = name.empty() ? kernels() : kernels_for(isa_from_name(name));
+    py::dict d;
+    d["mr"] = kt.gemm_mr;
+    d["nr"] = kt.gemm_nr;
+    d["kc"] = kt.gemm_kc;
+    d["mc"] = kt.gemm_mc;
+    d["nc"] = kt.gemm_nc;
+    return d;
+  }, py::arg("isa") = "");
+}
+
+}  // namespace bertcore::bindings

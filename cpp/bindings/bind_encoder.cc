@@ -1,0 +1,137 @@
+// The Encoder: built once from the loaded weights, then one forward call per batch with the GIL released.
+#include <memory>
+
+#include "bertcore/encoder.h"
+#include "common.h"
+
+namespace bertcore::bindings {
+namespace {
+
+AlignedBuffer copy_vector(const FloatArray& a, const char* name) {
+  if (a.ndim() < 1) throw std::invalid_argument(std::string(name) + " must be an array");
+  AlignedBuffer b;
+  b.copy_from(a.data(), a.size());
+  return b;
+}
+
+// The array itself (no converted copy, which would silently drop what forward writes), writeable.
+FloatArray exact_float_array(const py::handle& h, const char* name) {
+  if (!FloatArray::check_(h)) {
+    throw std::invalid_argument(std::string(name) + " must be a C-contiguous float32 numpy array");
+  }
+  FloatArray a = py::reinterpret_borrow<FloatArray>(h);
+  require_writeable(a, name);
+  return a;
+}
+
+template <class T>
+T get(const py::dict& d, const char* key) {
+  if (!d.contains(key)) throw std::invalid_argument(std::string("encoder config lacks '") + key + "'");
+  return d[key].cast<T>();
+}
+
+std::unique_ptr<Encoder> make_encoder(const py::dict& cfg, const FloatArray& word,
+                                      const std::optional<FloatArray>& position, const FloatArray& token_type,
+                                      const FloatArray& emb_ln_gamma, const FloatArray& emb_ln_beta,
+                                      const py::list& layers, std::shared_ptr<PackedLinear> pooler,
+                                      const std::string& isa) {
+  EncoderConfig c;
+  c.hidden = get<int64_t>(cfg, "hidden");
+  c.heads = get<int64_t>(cfg, "heads");
+  c.layers = get<int64_t>(cfg, "layers");
+  c.intermediate = get<int64_t>(cfg, "intermediate");
+  c.vocab = get<int64_t>(cfg, "vocab");
+  c.max_positions = get<int64_t>(cfg, "max_positions");
+  c.type_vocab = get<int64_t>(cfg, "type_vocab");
+  c.eps = get<float>(cfg, "eps");
+  c.act = parse_activation(get<std::string>(cfg, "activation"));
+  c.absolute_positions = get<bool>(cfg, "absolute_positions");
+
+  EncoderWeights w;
+  w.word = copy_vector(word, "word embeddings");
+  if (position) w.position = copy_vector(*position, "position embeddings");
+  w.token_type = copy_vector(token_type, "token type embeddings");
+  w.emb_ln_gamma = copy_vector(emb_ln_gamma, "embeddings LayerNorm weight");
+  w.emb_ln_beta = copy_vector(emb_ln_beta, "embeddings LayerNorm bias");
+  for (const py::handle& item : layers) {
+    const py::tuple t = item.cast<py::tuple>();
+    if (t.size() != 8) throw std::invalid_argument("each layer is a tuple of 4 PackedLinear and 4 arrays");
+    EncoderLayer l;
+    l.qkv = t[0].cast<std::shared_ptr<PackedLinear>>();
+    l.attn_out = t[1].cast<std::shared_ptr<PackedLinear>>();
+    l.ffn_in = t[2].cast<std::shared_ptr<PackedLinear>>();
+    l.ffn_out = t[3].cast<std::shared_ptr<PackedLinear>>();
+    l.ln1_gamma = copy_vector(t[4].cast<FloatArray>(), "attention LayerNorm weight");
+    l.ln1_beta = copy_vector(t[5].cast<FloatArray>(), "attention LayerNorm bias");
+    l.ln2_gamma = copy_vector(t[6].cast<FloatArray>(), "output LayerNorm weight");
+    l.ln2_beta = copy_vector(t[7].cast<FloatArray>(), "output LayerNorm bias");
+    w.layers.push_back(std::move(l));
+  }
+  w.pooler = std::move(pooler);
+  Isa chosen;
+  if (isa.empty()) {
+    chosen = kernels().isa;
+  } else if (!parse_isa(isa, &chosen)) {
+    throw std::invalid_argument("unknown instruction set '" + isa + "'; use scalar, avx2 or avx512");
+  }
+  return std::make_unique<Encoder>(c, std::move(w), kernels_for(chosen));
+}
+
+void forward(Encoder& enc, const Int64Array& ids, const Int64Array& type_ids, const Int64Array& pos_ids,
+             const FloatArray& mask_add, FloatArray& last_hidden, std::optional<FloatArray> pooled,
+             const std::optional<py::list>& hidden_states, const std::optional<py::list>& attentions,
+             int num_threads) {
+  const EncoderConfig& c = enc.config();
+  require_ndim(ids, 2, "input_ids");
+  const int64_t b = ids.shape(0), s = ids.shape(1);
+  require_shape(type_ids, {b, s}, "token_type_ids");
+  require_shape(pos_ids, {b, s}, "position_ids");
+  require_shape(mask_add, {b, s}, "mask_add");
+  require_shape(last_hidden, {b, s, c.hidden}, "last_hidden");
+  require_writeable(last_hidden, "last_hidden");
+  if (num_threads < 1) throw std::invalid_argument("num_threads must be >= 1");
+  EncoderOutputs out;
+  out.last_hidden = last_hidden.mutable_data();
+  if (pooled) {
+    require_shape(*pooled, {b, c.hidden}, "pooled");
+    require_writeable(*pooled, "pooled");
+    out.pooled = pooled->mutable_data();
+  }
+  if (hidden_states) {
+    for (const py::handle& h : *hidden_states) {
+      FloatArray a = exact_float_array(h, "hidden_states[i]");
+      require_shape(a, {b, s, c.hidden}, "hidden_states[i]");
+      out.hidden_states.push_back(a.mutable_data());
+    }
+  }
+  if (attentions) {
+    for (const py::handle& h : *attentions) {
+      FloatArray a = exact_float_array(h, "attentions[i]");
+      require_shape(a, {b, c.heads, s, s}, "attentions[i]");
+      out.attentions.push_back(a.mutable_data());
+    }
+  }
+  const int64_t *ip = ids.data(), *tp = type_ids.data(), *pp = pos_ids.data();
+  const float* mp = mask_add.data();
+  py::gil_scoped_release release;
+  enc.forward(ip, tp, pp, mp, b, s, out, num_threads);
+}
+
+}  // namespace
+
+void register_encoder(py::module_& m) {
+  py::class_<Encoder>(m, "Encoder", "The BERT encoder core; built by bertcore's model classes.")
+      .def(py::init(&make_encoder), py::arg("config"), py::arg("word").noconvert(),
+           py::arg("position").noconvert(), py::arg("token_type").noconvert(), py::arg("emb_ln_gamma").noconvert(),
+           py::arg("emb_ln_beta").noconvert(), py::arg("layers"), py::arg("pooler"), py::arg("isa") = "")
+      .def("forward", &forward, py::arg("input_ids").noconvert(), py::arg("token_type_ids").noconvert(),
+           py::arg("position_ids").noconvert(), py::arg("mask_add").noconvert(), py::arg("last_hidden").noconvert(),
+           py::arg("pooled").noconvert() = py::none(), py::arg("hidden_states") = py::none(),
+           py::arg("attentions") = py::none(), py::arg("num_threads") = 1)
+      .def_property_readonly("isa", [](const Encoder& e) { return std::string(isa_name(e.kernels().isa)); })
+      .def_property_readonly("has_pooler", &Encoder::has_pooler)
+      .def_property_readonly("workspace_bytes", &Encoder::workspace_bytes)
+      .def("release_workspace", &Encoder::release_workspace);
+}
+
+}  // namespace bertcore::bindings

@@ -1,0 +1,225 @@
+// PackedLinear and the individual ops, for the Python layer and the kernel tests. Every op takes the kernel
+// family to use by name ("" = the active one), so tests can cover every family in one process.
+#include <map>
+#include <memory>
+
+#include "bertcore/ops.h"
+#include "common.h"
+
+namespace bertcore::bindings {
+namespace {
+
+const std::map<std::string, Activation>& activation_map() {
+  static const std::map<std::string, Activation> m = {
+      {"identity", Activation::kIdentity},   {"linear", Activation::kIdentity},
+      {"gelu", Activation::kGeluErf},        {"gelu_python", Activation::kGeluErf},
+      {"gelu_new", Activation::kGeluTanh},   {"gelu_pytorch_tanh", Activation::kGeluTanh},
+      {"gelu_accurate", Activation::kGeluTanh}, {"gelu_fast", Activation::kGeluFast},
+      {"quick_gelu", Activation::kQuickGelu}, {"relu", Activation::kRelu},
+      {"silu", Activation::kSilu},           {"swish", Activation::kSilu},
+      {"tanh", Activation::kTanh},           {"sigmoid", Activation::kSigmoid},
+  };
+  return m;
+}
+
+const KernelTable& table(const std::string& name) {
+  if (name.empty()) return kernels();
+  Isa isa;
+  if (!parse_isa(name, &isa)) {
+    throw std::invalid_argument("unknown instruction set '" + name + "'; use scalar, avx2 or avx512");
+  }
+  return kernels_for(isa);
+}
+
+std::shared_ptr<PackedLinear> make_packed(const FloatArray& weight, const std::optional<FloatArray>& bias,
+                                          const std::string& isa) {
+  require_ndim(weight, 2, "weight");
+  const int64_t n = weight.shape(0), k = weight.shape(1);
+  if (bias) require_shape(*bias, {n}, "bias");
+  const KernelTable& kt = table(isa);
+  const float* wp = weight.data();
+  const float* bp = bias ? bias->data() : nullptr;
+  py::gil_scoped_release release;
+  return std::make_shared<PackedLinear>(pack_linear(kt, wp, n, k, bp));
+}
+
+FloatArray linear_op(const FloatArray& x, const PackedLinear& w, const std::string& act,
+                     const std::optional<FloatArray>& residual, int num_threads) {
+  require_ndim(x, 2, "x");
+  if (x.shape(1) != w.k) {
+    throw std::invalid_argument("x has " + std::to_string(x.shape(1)) + " features, the layer takes " +
+                                std::to_string(w.k));
+  }
+  const int64_t m = x.shape(0);
+  if (residual) require_shape(*residual, {m, w.n}, "residual");
+  const Activation a = parse_activation(act);
+  const KernelTable& kt = kernels_for(w.isa);
+  FloatArray y({m, w.n});
+  const float* xp = x.data();
+  const float* rp = residual ? residual->data() : nullptr;
+  float* yp = y.mutable_data();
+  {
+    py::gil_scoped_release release;
+    linear(kt, xp, m, w.k, w, yp, w.n, a, rp, w.n, num_threads);
+  }
+  return y;
+}
+
+FloatArray layer_norm_op(const FloatArray& x, const FloatArray& gamma, const FloatArray& beta, float eps,
+                         const std::string& isa, int num_threads) {
+  require_ndim(x, 2, "x");
+  const int64_t rows = x.shape(0), n = x.shape(1);
+  require_shape(gamma, {n}, "gamma");
+  require_shape(beta, {n}, "beta");
+  const KernelTable& kt = table(isa);
+  FloatArray y({rows, n});
+  const float *xp = x.data(), *gp = gamma.data(), *bp = beta.data();
+  float* yp = y.mutable_data();
+  py::gil_scoped_release release;
+  layer_norm_rows(kt, xp, yp, rows, n, gp, bp, eps, num_threads);
+  return y;
+}
+
+FloatArray activation_op(const FloatArray& x, const std::string& act, const std::string& isa, int num_threads) {
+  const Activation a = parse_activation(act);
+  const KernelTable& kt = table(isa);
+  FloatArray y(std::vector<py::ssize_t>(x.shape(), x.shape() + x.ndim()));
+  const int64_t count = x.size();
+  if (count > 0) std::memcpy(y.mutable_data(), x.data(), static_cast<size_t>(count) * sizeof(float));
+  float* yp = y.mutable_data();
+  py::gil_scoped_release release;
+  activation_inplace(kt, yp, count, a, num_threads);
+  return y;
+}
+
+FloatArray softmax_op(const FloatArray& x, const std::string& isa, int num_threads) {
+  require_ndim(x, 2, "x");
+  const int64_t rows = x.shape(0), n = x.shape(1);
+  const KernelTable& kt = table(isa);
+  FloatArray y({rows, n});
+  if (rows * n > 0) std::memcpy(y.mutable_data(), x.data(), static_cast<size_t>(rows * n) * sizeof(float));
+  float* yp = y.mutable_data();
+  py::gil_scoped_release release;
+  softmax_rows(kt, yp, rows, n, num_threads);
+  return y;
+}
+
+py::tuple attention_op(const FloatArray& qkv, int64_t batch, int64_t seq, int64_t heads, const FloatArray& mask_add,
+                       float scale, bool output_probs, const std::string& isa, int num_threads) {
+  require_ndim(qkv, 2, "qkv");
+  if (batch <= 0 || seq <= 0 || heads <= 0) throw std::invalid_argument("batch, seq and heads must be positive");
+  if (qkv.shape(0) != batch * seq || qkv.shape(1) % (3 * heads) != 0) {
+    throw std::invalid_argument("qkv must have shape (batch * seq, 3 * heads * head_dim)");
+  }
+  require_shape(mask_add, {batch, seq}, "mask_add");
+  const int64_t hidden = qkv.shape(1) / 3, head_dim = hidden / heads;
+  const KernelTable& kt = table(isa);
+  FloatArray ctx({batch * seq, hidden});
+  py::object probs_obj = py::none();
+  float* pp = nullptr;
+  if (output_probs) {
+    FloatArray probs({batch, heads, seq, seq});
+    pp = probs.mutable_data();
+    probs_obj = probs;
+  }
+  const float *qp = qkv.data(), *mp = mask_add.data();
+  float* cp = ctx.mutable_data();
+  {
+    py::gil_scoped_release release;
+    attention(kt, qp, batch, seq, heads, head_dim, mp, scale, cp, pp, num_threads);
+  }
+  return py::make_tuple(ctx, probs_obj);
+}
+
+FloatArray embeddings_op(const Int64Array& ids, const Int64Array& type_ids, const std::optional<Int64Array>& pos_ids,
+                         const FloatArray& word, const std::optional<FloatArray>& position,
+                         const FloatArray& token_type, const FloatArray& gamma, const FloatArray& beta, float eps,
+                         const std::string& isa, int num_threads) {
+  require_ndim(ids, 1, "ids");
+  const int64_t tokens = ids.shape(0);
+  require_shape(type_ids, {tokens}, "type_ids");
+  require_ndim(word, 2, "word");
+  const int64_t h = word.shape(1);
+  require_shape(token_type, {token_type.ndim() == 2 ? token_type.shape(0) : -1, h}, "token_type");
+  require_shape(gamma, {h}, "gamma");
+  require_shape(beta, {h}, "beta");
+  EmbeddingTables e;
+  e.word = word.data();
+  e.vocab = word.shape(0);
+  e.token_type = token_type.data();
+  e.type_vocab = token_type.shape(0);
+  e.ln_gamma = gamma.data();
+  e.ln_beta = beta.data();
+  e.hidden = h;
+  e.eps = eps;
+  const int64_t* pp = nullptr;
+  if (position) {
+    if (!pos_ids) throw std::invalid_argument("position embeddings need pos_ids");
+    require_shape(*pos_ids, {tokens}, "pos_ids");
+    require_shape(*position, {position->ndim() == 2 ? position->shape(0) : -1, h}, "position");
+    e.position = position->data();
+    e.max_positions = position->shape(0);
+    pp = pos_ids->data();
+  }
+  const KernelTable& kt = table(isa);
+  FloatArray out({tokens, h});
+  float* op = out.mutable_data();
+  const int64_t *ip = ids.data(), *tp = type_ids.data();
+  py::gil_scoped_release release;
+  embeddings(kt, e, ip, tp, pp, tokens, op, num_threads);
+  return out;
+}
+
+}  // namespace
+
+Activation parse_activation(const std::string& name) {
+  const auto& m = activation_map();
+  const auto it = m.find(name);
+  if (it == m.end()) {
+    std::string known;
+    for (const auto& kv : m) known += (known.empty() ? "" : ", ") + kv.first;
+    throw std::invalid_argument("unknown activation '" + name + "'; supported: " + known);
+  }
+  return it->second;
+}
+
+std::vector<std::string> activation_names() {
+  std::vector<std::string> names;
+  for (const auto& kv : activation_map()) names.push_back(kv.first);
+  return names;
+}
+
+void register_ops(py::module_& m) {
+  py::class_<PackedLinear, std::shared_ptr<PackedLinear>>(m, "PackedLinear",
+                                                          "A dense layer's weight [out, in] and bias, packed once.")
+      .def(py::init(&make_packed), py::arg("weight").noconvert(), py::arg("bias").noconvert() = py::none(),
+           py::arg("isa") = "")
+      .def_property_readonly("out_features", [](const PackedLinear& w) { return w.n; })
+      .def_property_readonly("in_features", [](const PackedLinear& w) { return w.k; })
+      .def_property_readonly("isa", [](const PackedLinear& w) { return std::string(isa_name(w.isa)); })
+      .def_property_readonly("nbytes", [](const PackedLinear& w) {
+        return static_cast<int64_t>((w.panels.size() + w.bias.size()) * sizeof(float));
+      })
+      .def("unpack", [](const PackedLinear& w) {
+        FloatArray out({w.n, w.k});
+        unpack_linear(w, out.mutable_data());
+        return out;
+      });
+  m.def("activation_names", &activation_names);
+  m.def("linear", &linear_op, py::arg("x").noconvert(), py::arg("weight"), py::arg("activation") = "identity",
+        py::arg("residual").noconvert() = py::none(), py::arg("num_threads") = 1);
+  m.def("layer_norm", &layer_norm_op, py::arg("x").noconvert(), py::arg("gamma").noconvert(),
+        py::arg("beta").noconvert(), py::arg("eps"), py::arg("isa") = "", py::arg("num_threads") = 1);
+  m.def("activation", &activation_op, py::arg("x").noconvert(), py::arg("name"), py::arg("isa") = "",
+        py::arg("num_threads") = 1);
+  m.def("softmax", &softmax_op, py::arg("x").noconvert(), py::arg("isa") = "", py::arg("num_threads") = 1);
+  m.def("attention", &attention_op, py::arg("qkv").noconvert(), py::arg("batch"), py::arg("seq"), py::arg("heads"),
+        py::arg("mask_add").noconvert(), py::arg("scale"), py::arg("output_probs") = false, py::arg("isa") = "",
+        py::arg("num_threads") = 1);
+  m.def("embeddings", &embeddings_op, py::arg("ids").noconvert(), py::arg("type_ids").noconvert(),
+        py::arg("pos_ids").noconvert(), py::arg("word").noconvert(), py::arg("position").noconvert(),
+        py::arg("token_type").noconvert(), py::arg("gamma").noconvert(), py::arg("beta").noconvert(),
+        py::arg("eps"), py::arg("isa") = "", py::arg("num_threads") = 1);
+}
+
+}  // namespace bertcore::bindings

@@ -1,0 +1,78 @@
+// The BERT encoder: embeddings, N post-LayerNorm transformer layers, optional pooler. One forward call runs the
+// whole model on the kernel family the encoder was built with; scratch buffers are kept and reused across
+// calls (a mutex serialises concurrent calls on one encoder).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "bertcore/buffer.h"
+#include "bertcore/kernels.h"
+#include "bertcore/ops.h"
+
+namespace bertcore {
+
+struct EncoderConfig {
+  int64_t hidden = 0;
+  int64_t heads = 0;
+  int64_t layers = 0;
+  int64_t intermediate = 0;
+  int64_t vocab = 0;
+  int64_t max_positions = 0;
+  int64_t type_vocab = 0;
+  float eps = 1e-12f;
+  Activation act = Activation::kGeluErf;
+  bool absolute_positions = true;
+};
+
+struct EncoderLayer {
+  // Packed weights are shared, not copied: the Python objects that made them may keep them too.
+  std::shared_ptr<const PackedLinear> qkv;       // [3 hidden, hidden]: query, key, value stacked
+  std::shared_ptr<const PackedLinear> attn_out;  // [hidden, hidden]
+  std::shared_ptr<const PackedLinear> ffn_in;    // [intermediate, hidden]
+  std::shared_ptr<const PackedLinear> ffn_out;   // [hidden, intermediate]
+  AlignedBuffer ln1_gamma, ln1_beta, ln2_gamma, ln2_beta;
+};
+
+struct EncoderWeights {
+  AlignedBuffer word, position, token_type, emb_ln_gamma, emb_ln_beta;
+  std::vector<EncoderLayer> layers;
+  std::shared_ptr<const PackedLinear> pooler;  // null without a pooling layer
+};
+
+// Where forward writes. Null pointers are outputs not asked for.
+struct EncoderOutputs {
+  float* last_hidden = nullptr;               // [batch, seq, hidden]
+  float* pooled = nullptr;                    // [batch, hidden]
+  std::vector<float*> hidden_states;          // empty, or layers + 1 of [batch, seq, hidden]
+  std::vector<float*> attentions;             // empty, or layers of [batch, heads, seq, seq]
+};
+
+class Encoder {
+ public:
+  // Takes the weights; checks every shape against the config and that all linears were packed for `kt`.
+  Encoder(const EncoderConfig& config, EncoderWeights weights, const KernelTable& kt);
+
+  // ids, type_ids, pos_ids: [batch, seq] int64; mask_add: [batch, seq] additive key mask.
+  void forward(const int64_t* ids, const int64_t* type_ids, const int64_t* pos_ids, const float* mask_add,
+               int64_t batch, int64_t seq, const EncoderOutputs& out, int num_threads);
+
+  const EncoderConfig& config() const { return config_; }
+  const KernelTable& kernels() const { return *kt_; }
+  bool has_pooler() const { return weights_.pooler != nullptr; }
+  // Bytes held in scratch buffers now.
+  int64_t workspace_bytes() const;
+  // Frees the scratch buffers (they are re-made on the next call).
+  void release_workspace();
+
+ private:
+  EncoderConfig config_;
+  EncoderWeights weights_;
+  const KernelTable* kt_;
+  std::mutex mutex_;
+  AlignedBuffer x_, qkv_, ctx_, tmp_, ffn_, pool_in_;
+};
+
+}  // namespace bertcore

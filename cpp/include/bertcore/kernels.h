@@ -1,0 +1,93 @@
+// The kernel table: one set of function pointers per instruction-set family, chosen at run time.
+//
+// Kernels are primitives on raw pointers. They validate nothing, allocate nothing and know nothing of threads:
+// the ops in src/ops/ check shapes, block the work and split it across threads, then call these.
+#pragma once
+
+#include <cstdint>
+
+#include "bertcore/cpu.h"
+
+namespace bertcore {
+
+// Hugging Face hidden_act values, by the formula each one evaluates.
+enum class Activation : int {
+  kIdentity = 0,
+  kGeluErf = 1,    // gelu, gelu_python: 0.5 x (1 + erf(x / sqrt 2))
+  kGeluTanh = 2,   // gelu_new, gelu_pytorch_tanh, gelu_accurate: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+  kGeluFast = 3,   // gelu_fast: 0.5 x (1 + tanh(x 0.7978845608 (1 + 0.044715 x^2)))
+  kQuickGelu = 4,  // quick_gelu: x sigmoid(1.702 x)
+  kRelu = 5,
+  kSilu = 6,  // silu, swish: x sigmoid(x)
+  kTanh = 7,
+  kSigmoid = 8,
+};
+
+struct KernelTable {
+  Isa isa = Isa::kScalar;
+
+  // --- GEMM: C[m x n] (+)= A_packed · B_packed for one MR x NR register tile.
+  // a: MR x k panel, k-major (a[p * MR + i] is row i, column p), rows past the matrix zero-filled.
+  // b: k x NR panel, k-major (b[p * NR + j] is output column j), columns past the matrix zero-filled.
+  // c: row-major with leading dimension ldc; only the top-left m x n (m <= MR, n <= NR) is written.
+  // accumulate = 0 overwrites c, 1 adds to it.
+  int gemm_mr = 0;
+  int gemm_nr = 0;
+  int gemm_kc = 0;  // K block: an A micro-panel of MR x KC stays in L1
+  int gemm_mc = 0;  // M block: multiple of MR
+  int gemm_nc = 0;  // N block: multiple of NR; the NC x KC slice of B stays in L2
+  void (*gemm_ukernel)(int64_t k, const float* a, const float* b, float* c, int64_t ldc, int64_t m, int64_t n,
+                       int accumulate) = nullptr;
+
+  // --- Row kernels, each on one contiguous row of n floats.
+  // Epilogue of a dense layer, in place: c = act(c + bias) (+ residual). bias and residual may be null.
+  void (*bias_act_residual)(float* c, const float* bias, const float* residual, int64_t n, Activation act) = nullptr;
+  // y = (x - mean) * rsqrt(var + eps) * gamma + beta, mean and variance in two passes. y may alias x.
+  void (*layer_norm)(const float* x, float* y, const float* gamma, const float* beta, int64_t n, float eps) = nullptr;
+  // In place: x = act(x).
+  void (*activation)(float* x, int64_t n, Activation act) = nullptr;
+  // In place: x = softmax(x) = exp(x - max) / sum.
+  void (*softmax)(float* x, int64_t n) = nullptr;
+  // Returns sum_i a[i] * b[i].
+  float (*dot)(const float* a, const float* b, int64_t n) = nullptr;
+  // y += alpha * x.
+  void (*axpy)(float alpha, const float* x, float* y, int64_t n) = nullptr;
+  // y = a + b (+ c when c is not null). y may alias a.
+  void (*add3)(const float* a, const float* b, const float* c, float* y, int64_t n) = nullptr;
+  // y = alpha * x.
+  void (*scale)(float alpha, const float* x, float* y, int64_t n) = nullptr;
+
+  // --- Throughput probe: runs `iters` rounds of independent FMAs on this family's widest vectors and returns
+  // the number of floating-point operations performed (2 per lane per FMA).
+  double (*fma_probe)(int64_t iters) = nullptr;
+};
+
+// The table in use: the one forced by BERTCORE_ISA, else the best the CPU supports. Chosen on first use.
+const KernelTable& kernels();
+
+// The table of one family. Throws std::invalid_argument if this CPU or build cannot run it.
+const KernelTable& kernels_for(Isa isa);
+
+// Makes `isa` the family used from now on (models keep the table they were built with).
+// Throws std::invalid_argument if this CPU or build cannot run it.
+void set_active_isa(Isa isa);
+
+// Family chosen by the environment: BERTCORE_ISA when set (throws std::invalid_argument for an unknown or
+// unsupported value), else the best supported.
+Isa isa_from_environment();
+
+// Filled by the per-ISA sources.
+namespace kernels_scalar {
+void register_gemm(KernelTable* t);
+void register_rows(KernelTable* t);
+}  // namespace kernels_scalar
+namespace kernels_avx2 {
+void register_gemm(KernelTable* t);
+void register_rows(KernelTable* t);
+}  // namespace kernels_avx2
+namespace kernels_avx512 {
+void register_gemm(KernelTable* t);
+void register_rows(KernelTable* t);
+}  // namespace kernels_avx512
+
+}  // namespace bertcore

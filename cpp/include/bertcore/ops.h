@@ -1,0 +1,72 @@
+// Ops: shape checks, cache blocking and threading around the kernel table. Every op takes the table to use,
+// so a model keeps the family it was built with. Ops throw std::invalid_argument on bad shapes or indices,
+// always before any thread starts.
+#pragma once
+
+#include <cstdint>
+
+#include "bertcore/buffer.h"
+#include "bertcore/kernels.h"
+
+namespace bertcore {
+
+// A dense layer y = x · W^T + b with W (Hugging Face's [out, in] layout) packed once for one family's GEMM:
+// panel j holds columns [j NR, (j + 1) NR) of W^T as K rows of NR floats, zero-padded past N.
+struct PackedLinear {
+  Isa isa = Isa::kScalar;
+  int nr = 0;
+  int64_t n = 0;  // output features
+  int64_t k = 0;  // input features
+  AlignedBuffer panels;
+  AlignedBuffer bias;  // empty when the layer has none
+
+  int64_t num_panels() const { return (n + nr - 1) / nr; }
+  const float* panel(int64_t j) const { return panels.data() + j * k * nr; }
+};
+
+// Packs weight[n][k] (row-major) and bias[n] (may be null) for the table's GEMM.
+PackedLinear pack_linear(const KernelTable& kt, const float* weight, int64_t n, int64_t k, const float* bias);
+
+// Unpacks to weight[n][k] (row-major), for tests.
+void unpack_linear(const PackedLinear& w, float* weight);
+
+// y[m][n] = act(x[m][k] · W^T + b) (+ residual[m][n]). Rows of x, y and residual are ldx, ldy, ldr apart.
+// y must overlap neither x nor residual.
+void linear(const KernelTable& kt, const float* x, int64_t m, int64_t ldx, const PackedLinear& w, float* y,
+            int64_t ldy, Activation act, const float* residual, int64_t ldr, int num_threads);
+
+// Row-wise layer norm over rows x n, in place allowed.
+void layer_norm_rows(const KernelTable& kt, const float* x, float* y, int64_t rows, int64_t n, const float* gamma,
+                     const float* beta, float eps, int num_threads);
+
+// In place, element-wise.
+void activation_inplace(const KernelTable& kt, float* x, int64_t count, Activation act, int num_threads);
+
+// Row-wise softmax over rows x n, in place.
+void softmax_rows(const KernelTable& kt, float* x, int64_t rows, int64_t n, int num_threads);
+
+// out[t] = LayerNorm(word[ids[t]] + type[type_ids[t]] + pos[pos_ids[t]]) for t < tokens; pos may be null
+// (no absolute positions) and so may pos_ids then. Throws std::invalid_argument on an out-of-range index.
+struct EmbeddingTables {
+  const float* word = nullptr;
+  int64_t vocab = 0;
+  const float* position = nullptr;
+  int64_t max_positions = 0;
+  const float* token_type = nullptr;
+  int64_t type_vocab = 0;
+  const float* ln_gamma = nullptr;
+  const float* ln_beta = nullptr;
+  int64_t hidden = 0;
+  float eps = 1e-12f;
+};
+void embeddings(const KernelTable& kt, const EmbeddingTables& tables, const int64_t* ids, const int64_t* type_ids,
+                const int64_t* pos_ids, int64_t tokens, float* out, int num_threads);
+
+// Multi-head scaled dot-product attention, transformers' eager form: P = softmax(Q K^T * scale + mask),
+// ctx = P V. qkv is [batch * seq][3 * hidden] (Q, K, V side by side, head h in columns h*d .. h*d+d-1 of each);
+// mask_add is [batch][seq], added to every query row (0 for kept keys, finfo(float32).min for masked ones);
+// ctx is [batch * seq][hidden]; probs, when not null, receives P as [batch][heads][seq][seq].
+void attention(const KernelTable& kt, const float* qkv, int64_t batch, int64_t seq, int64_t heads,
+               int64_t head_dim, const float* mask_add, float scale, float* ctx, float* probs, int num_threads);
+
+}  // namespace bertcore

@@ -1,0 +1,230 @@
+// Row kernels (layer norm, activations, softmax, dot, axpy, add, scale, dense-layer epilogue), written once
+// over the Vec type of simd.h and compiled once per family by the shim files rows_<isa>.cc.
+//
+// Contract: each function works on one contiguous row of n >= 0 floats, any alignment; tails shorter than a
+// vector use masked loads and stores, so no byte outside [p, p + n) is read or written. Single-threaded.
+// Numerics follow PyTorch where it matters: two-pass mean/variance for layer norm, y = (x - mean) * rstd *
+// gamma + beta; softmax subtracts the row maximum; the GELU variants evaluate the formula each Hugging Face
+// name denotes (see Activation in kernels.h).
+#pragma once
+
+#include "bertcore/kernels.h"
+#include "simd.h"
+
+namespace bertcore {
+namespace BERTCORE_KNS {
+namespace {
+
+using V = Vec;
+using VT = Vec::T;
+
+inline VT apply_act(VT x, Activation act) {
+  switch (act) {
+    case Activation::kIdentity:
+      return x;
+    case Activation::kGeluErf: {
+      const VT e = V::erf(V::mul(x, V::set1(0.707106781186547524f)));
+      return V::mul(V::mul(x, V::set1(0.5f)), V::add(V::set1(1.0f), e));
+    }
+    case Activation::kGeluTanh: {
+      const VT x3 = V::mul(V::mul(x, x), x);
+      const VT inner = V::mul(V::set1(0.797884560802865355f), V::fma(V::set1(0.044715f), x3, x));
+      return V::mul(V::mul(V::set1(0.5f), x), V::add(V::set1(1.0f), V::tanh(inner)));
+    }
+    case Activation::kGeluFast: {
+      const VT poly = V::fma(V::mul(V::set1(0.044715f), x), x, V::set1(1.0f));
+      const VT inner = V::mul(V::mul(x, V::set1(0.7978845608f)), poly);
+      return V::mul(V::mul(V::set1(0.5f), x), V::add(V::set1(1.0f), V::tanh(inner)));
+    }
+    case Activation::kQuickGelu:
+      return V::mul(x, vsigmoid(V::mul(V::set1(1.702f), x)));
+    case Activation::kRelu:
+      return V::max(x, V::zero());
+    case Activation::kSilu:
+      return V::mul(x, vsigmoid(x));
+    case Activation::kTanh:
+      return V::tanh(x);
+    case Activation::kSigmoid:
+      return vsigmoid(x);
+  }
+  return x;
+}
+
+constexpr int64_t W = Vec::kWidth;
+
+void bias_act_residual_impl(float* c, const float* bias, const float* residual, int64_t n, Activation act) {
+  int64_t i = 0;
+  for (; i + W <= n; i += W) {
+    VT v = V::load(c + i);
+    if (bias) v = V::add(v, V::load(bias + i));
+    v = apply_act(v, act);
+    if (residual) v = V::add(v, V::load(residual + i));
+    V::store(c + i, v);
+  }
+  if (i < n) {
+    const int64_t r = n - i;
+    VT v = V::load_tail(c + i, r, 0.0f);
+    if (bias) v = V::add(v, V::load_tail(bias + i, r, 0.0f));
+    v = apply_act(v, act);
+    if (residual) v = V::add(v, V::load_tail(residual + i, r, 0.0f));
+    V::store_tail(c + i, v, r);
+  }
+}
+
+void activation_impl(float* x, int64_t n, Activation act) { bias_act_residual_impl(x, nullptr, nullptr, n, act); }
+
+float sum_impl(const float* x, int64_t n) {
+  VT acc0 = V::zero(), acc1 = V::zero();
+  int64_t i = 0;
+  for (; i + 2 * W <= n; i += 2 * W) {
+    acc0 = V::add(acc0, V::load(x + i));
+    acc1 = V::add(acc1, V::load(x + i + W));
+  }
+  for (; i + W <= n; i += W) acc0 = V::add(acc0, V::load(x + i));
+  if (i < n) acc1 = V::add(acc1, V::load_tail(x + i, n - i, 0.0f));
+  return V::reduce_add(V::add(acc0, acc1));
+}
+
+void layer_norm_impl(const float* x, float* y, const float* gamma, const float* beta, int64_t n, float eps) {
+  if (n <= 0) return;
+  const float mean = sum_impl(x, n) / static_cast<float>(n);
+  const VT vmean = V::set1(mean);
+  VT acc0 = V::zero(), acc1 = V::zero();
+  int64_t i = 0;
+  for (; i + W <= n; i += W) {
+    const VT d = V::sub(V::load(x + i), vmean);
+    acc0 = V::fma(d, d, acc0);
+  }
+  if (i < n) {
+    const VT d = V::sub(V::load_tail(x + i, n - i, mean), vmean);
+    acc1 = V::fma(d, d, acc1);
+  }
+  const float var = V::reduce_add(V::add(acc0, acc1)) / static_cast<float>(n);
+  const float rstd = 1.0f / std::sqrt(var + eps);
+  const VT vrstd = V::set1(rstd);
+  i = 0;
+  for (; i + W <= n; i += W) {
+    const VT d = V::mul(V::sub(V::load(x + i), vmean), vrstd);
+    V::store(y + i, V::fma(d, V::load(gamma + i), V::load(beta + i)));
+  }
+  if (i < n) {
+    const int64_t r = n - i;
+    const VT d = V::mul(V::sub(V::load_tail(x + i, r, 0.0f), vmean), vrstd);
+    V::store_tail(y + i, V::fma(d, V::load_tail(gamma + i, r, 0.0f), V::load_tail(beta + i, r, 0.0f)), r);
+  }
+}
+
+void softmax_impl(float* x, int64_t n) {
+  if (n <= 0) return;
+  VT vmax = V::set1(-INFINITY);
+  int64_t i = 0;
+  for (; i + W <= n; i += W) vmax = V::max(vmax, V::load(x + i));
+  if (i < n) vmax = V::max(vmax, V::load_tail(x + i, n - i, -INFINITY));
+  const VT m = V::set1(V::reduce_max(vmax));
+  VT acc = V::zero();
+  i = 0;
+  for (; i + W <= n; i += W) {
+    const VT e = V::exp(V::sub(V::load(x + i), m));
+    V::store(x + i, e);
+    acc = V::add(acc, e);
+  }
+  if (i < n) {
+    const int64_t r = n - i;
+    const VT e = V::exp(V::sub(V::load_tail(x + i, r, -INFINITY), m));
+    // Lanes past the row were filled with -inf: their exp is exactly 0 and adds nothing.
+    V::store_tail(x + i, e, r);
+    acc = V::add(acc, e);
+  }
+  const VT inv = V::set1(1.0f / V::reduce_add(acc));
+  i = 0;
+  for (; i + W <= n; i += W) V::store(x + i, V::mul(V::load(x + i), inv));
+  if (i < n) V::store_tail(x + i, V::mul(V::load_tail(x + i, n - i, 0.0f), inv), n - i);
+}
+
+float dot_impl(const float* a, const float* b, int64_t n) {
+  VT acc0 = V::zero(), acc1 = V::zero();
+  int64_t i = 0;
+  for (; i + 2 * W <= n; i += 2 * W) {
+    acc0 = V::fma(V::load(a + i), V::load(b + i), acc0);
+    acc1 = V::fma(V::load(a + i + W), V::load(b + i + W), acc1);
+  }
+  for (; i + W <= n; i += W) acc0 = V::fma(V::load(a + i), V::load(b + i), acc0);
+  if (i < n) acc1 = V::fma(V::load_tail(a + i, n - i, 0.0f), V::load_tail(b + i, n - i, 0.0f), acc1);
+  return V::reduce_add(V::add(acc0, acc1));
+}
+
+void axpy_impl(float alpha, const float* x, float* y, int64_t n) {
+  const VT a = V::set1(alpha);
+  int64_t i = 0;
+  for (; i + W <= n; i += W) V::store(y + i, V::fma(a, V::load(x + i), V::load(y + i)));
+  if (i < n) {
+    const int64_t r = n - i;
+    V::store_tail(y + i, V::fma(a, V::load_tail(x + i, r, 0.0f), V::load_tail(y + i, r, 0.0f)), r);
+  }
+}
+
+void add3_impl(const float* a, const float* b, const float* c, float* y, int64_t n) {
+  int64_t i = 0;
+  for (; i + W <= n; i += W) {
+    VT v = V::add(V::load(a + i), V::load(b + i));
+    if (c) v = V::add(v, V::load(c + i));
+    V::store(y + i, v);
+  }
+  if (i < n) {
+    const int64_t r = n - i;
+    VT v = V::add(V::load_tail(a + i, r, 0.0f), V::load_tail(b + i, r, 0.0f));
+    if (c) v = V::add(v, V::load_tail(c + i, r, 0.0f));
+    V::store_tail(y + i, v, r);
+  }
+}
+
+void scale_impl(float alpha, const float* x, float* y, int64_t n) {
+  const VT a = V::set1(alpha);
+  int64_t i = 0;
+  for (; i + W <= n; i += W) V::store(y + i, V::mul(a, V::load(x + i)));
+  if (i < n) V::store_tail(y + i, V::mul(a, V::load_tail(x + i, n - i, 0.0f)), n - i);
+}
+
+// Eight independent accumulator chains hide the FMA latency; the result is kept live through the return value.
+double fma_probe_impl(int64_t iters) {
+  VT a0 = V::set1(1.0f), a1 = V::set1(1.0f), a2 = V::set1(1.0f), a3 = V::set1(1.0f);
+  VT a4 = V::set1(1.0f), a5 = V::set1(1.0f), a6 = V::set1(1.0f), a7 = V::set1(1.0f);
+  VT a8 = V::set1(1.0f), a9 = V::set1(1.0f), a10 = V::set1(1.0f), a11 = V::set1(1.0f);
+  const VT m = V::set1(0.999999f), c = V::set1(1e-7f);
+  for (int64_t i = 0; i < iters; ++i) {
+    a0 = V::fma(a0, m, c);
+    a1 = V::fma(a1, m, c);
+    a2 = V::fma(a2, m, c);
+    a3 = V::fma(a3, m, c);
+    a4 = V::fma(a4, m, c);
+    a5 = V::fma(a5, m, c);
+    a6 = V::fma(a6, m, c);
+    a7 = V::fma(a7, m, c);
+    a8 = V::fma(a8, m, c);
+    a9 = V::fma(a9, m, c);
+    a10 = V::fma(a10, m, c);
+    a11 = V::fma(a11, m, c);
+  }
+  VT s = V::add(V::add(V::add(a0, a1), V::add(a2, a3)), V::add(V::add(a4, a5), V::add(a6, a7)));
+  s = V::add(s, V::add(V::add(a8, a9), V::add(a10, a11)));
+  volatile float sink = V::reduce_add(s);
+  (void)sink;
+  return 2.0 * 12.0 * static_cast<double>(W) * static_cast<double>(iters);
+}
+
+}  // namespace
+
+void register_rows(KernelTable* t) {
+  t->bias_act_residual = bias_act_residual_impl;
+  t->layer_norm = layer_norm_impl;
+  t->activation = activation_impl;
+  t->softmax = softmax_impl;
+  t->dot = dot_impl;
+  t->axpy = axpy_impl;
+  t->add3 = add3_impl;
+  t->scale = scale_impl;
+  t->fma_probe = fma_probe_impl;
+}
+
+}  // namespace BERTCORE_KNS
+}  // namespace bertcore

@@ -1,0 +1,154 @@
+// The BERT encoder forward pass (see encoder.h). Per layer, as transformers' BertLayer:
+//   qkv = x Wqkv^T + b;  ctx = attention(qkv);  x1 = LN(ctx Wo^T + bo + x);
+//   h = act(x1 W1^T + b1);  x = LN(h W2^T + b2 + x1)
+#include "bertcore/encoder.h"
+
+#include <cmath>
+#include <memory>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+namespace bertcore {
+namespace {
+
+void check_linear(const std::shared_ptr<const PackedLinear>& wp, int64_t n, int64_t k, const KernelTable& kt,
+                  const std::string& name) {
+  if (wp == nullptr) throw std::invalid_argument(name + " is missing");
+  const PackedLinear& w = *wp;
+  if (w.n != n || w.k != k) {
+    throw std::invalid_argument(name + " has shape [" + std::to_string(w.n) + ", " + std::to_string(w.k) +
+                                "], expected [" + std::to_string(n) + ", " + std::to_string(k) + "]");
+  }
+  if (w.isa != kt.isa || w.nr != kt.gemm_nr) {
+    throw std::invalid_argument(name + " was packed for '" + std::string(isa_name(w.isa)) +
+                                "' kernels, but the encoder is built for '" + isa_name(kt.isa) + "'");
+  }
+  if (w.bias.size() != n) throw std::invalid_argument(name + " has no bias of length " + std::to_string(n));
+}
+
+void check_vector(const AlignedBuffer& b, int64_t n, const std::string& name) {
+  if (b.size() != n) {
+    throw std::invalid_argument(name + " has " + std::to_string(b.size()) + " values, expected " +
+                                std::to_string(n));
+  }
+}
+
+}  // namespace
+
+Encoder::Encoder(const EncoderConfig& c, EncoderWeights weights, const KernelTable& kt)
+    : config_(c), weights_(std::move(weights)), kt_(&kt) {
+  if (c.hidden <= 0 || c.heads <= 0 || c.layers < 0 || c.intermediate <= 0 || c.vocab <= 0 ||
+      c.type_vocab <= 0 || (c.absolute_positions && c.max_positions <= 0)) {
+    throw std::invalid_argument("encoder config has a non-positive size");
+  }
+  if (c.hidden % c.heads != 0) {
+    throw std::invalid_argument("hidden size " + std::to_string(c.hidden) + " is not a multiple of " +
+                                std::to_string(c.heads) + " attention heads");
+  }
+  const int64_t h = c.hidden;
+  check_vector(weights_.word, c.vocab * h, "word embeddings");
+  if (c.absolute_positions) check_vector(weights_.position, c.max_positions * h, "position embeddings");
+  check_vector(weights_.token_type, c.type_vocab * h, "token type embeddings");
+  check_vector(weights_.emb_ln_gamma, h, "embeddings LayerNorm weight");
+  check_vector(weights_.emb_ln_beta, h, "embeddings LayerNorm bias");
+  if (static_cast<int64_t>(weights_.layers.size()) != c.layers) {
+    throw std::invalid_argument("got " + std::to_string(weights_.layers.size()) + " layers, config says " +
+                                std::to_string(c.layers));
+  }
+  for (size_t i = 0; i < weights_.layers.size(); ++i) {
+    const EncoderLayer& l = weights_.layers[i];
+    const std::string p = "layer " + std::to_string(i) + " ";
+    check_linear(l.qkv, 3 * h, h, kt, p + "query/key/value");
+    check_linear(l.attn_out, h, h, kt, p + "attention output dense");
+    check_linear(l.ffn_in, c.intermediate, h, kt, p + "intermediate dense");
+    check_linear(l.ffn_out, h, c.intermediate, kt, p + "output dense");
+    check_vector(l.ln1_gamma, h, p + "attention LayerNorm weight");
+    check_vector(l.ln1_beta, h, p + "attention LayerNorm bias");
+    check_vector(l.ln2_gamma, h, p + "output LayerNorm weight");
+    check_vector(l.ln2_beta, h, p + "output LayerNorm bias");
+  }
+  if (weights_.pooler != nullptr) check_linear(weights_.pooler, h, h, kt, "pooler dense");
+}
+
+int64_t Encoder::workspace_bytes() const {
+  return static_cast<int64_t>(sizeof(float)) *
+         (x_.size() + qkv_.size() + ctx_.size() + tmp_.size() + ffn_.size() + pool_in_.size());
+}
+
+void Encoder::release_workspace() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  x_.resize(0);
+  qkv_.resize(0);
+  ctx_.resize(0);
+  tmp_.resize(0);
+  ffn_.resize(0);
+  pool_in_.resize(0);
+}
+
+void Encoder::forward(const int64_t* ids, const int64_t* type_ids, const int64_t* pos_ids, const float* mask_add,
+                      int64_t batch, int64_t seq, const EncoderOutputs& out, int num_threads) {
+  const EncoderConfig& c = config_;
+  const KernelTable& kt = *kt_;
+  if (batch <= 0 || seq <= 0) throw std::invalid_argument("batch and sequence length must be positive");
+  if (out.last_hidden == nullptr) throw std::invalid_argument("forward needs a last_hidden output buffer");
+  if (!out.hidden_states.empty() && static_cast<int64_t>(out.hidden_states.size()) != c.layers + 1) {
+    throw std::invalid_argument("hidden_states needs layers + 1 buffers");
+  }
+  if (!out.attentions.empty() && static_cast<int64_t>(out.attentions.size()) != c.layers) {
+    throw std::invalid_argument("attentions needs one buffer per layer");
+  }
+  if (out.pooled != nullptr && weights_.pooler == nullptr) throw std::invalid_argument("this encoder has no pooler");
+
+  std::lock_guard<std::mutex> lock(mutex_);
+  const int64_t h = c.hidden, t = batch * seq, inter = c.intermediate;
+  x_.reserve(t * h);
+  qkv_.reserve(t * 3 * h);
+  ctx_.reserve(t * h);
+  tmp_.reserve(t * h);
+  ffn_.reserve(t * inter);
+  float* x = x_.data();
+  float* tmp = tmp_.data();
+
+  EmbeddingTables e;
+  e.word = weights_.word.data();
+  e.vocab = c.vocab;
+  e.position = c.absolute_positions ? weights_.position.data() : nullptr;
+  e.max_positions = c.max_positions;
+  e.token_type = weights_.token_type.data();
+  e.type_vocab = c.type_vocab;
+  e.ln_gamma = weights_.emb_ln_gamma.data();
+  e.ln_beta = weights_.emb_ln_beta.data();
+  e.hidden = h;
+  e.eps = c.eps;
+  embeddings(kt, e, ids, type_ids, pos_ids, t, x, num_threads);
+  const size_t state_bytes = static_cast<size_t>(t * h) * sizeof(float);
+  if (!out.hidden_states.empty()) std::memcpy(out.hidden_states[0], x, state_bytes);
+
+  const int64_t head_dim = h / c.heads;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
+  for (int64_t li = 0; li < c.layers; ++li) {
+    const EncoderLayer& l = weights_.layers[li];
+    linear(kt, x, t, h, *l.qkv, qkv_.data(), 3 * h, Activation::kIdentity, nullptr, 0, num_threads);
+    attention(kt, qkv_.data(), batch, seq, c.heads, head_dim, mask_add, scale, ctx_.data(),
+              out.attentions.empty() ? nullptr : out.attentions[li], num_threads);
+    linear(kt, ctx_.data(), t, h, *l.attn_out, tmp, h, Activation::kIdentity, x, h, num_threads);
+    layer_norm_rows(kt, tmp, tmp, t, h, l.ln1_gamma.data(), l.ln1_beta.data(), c.eps, num_threads);
+    linear(kt, tmp, t, h, *l.ffn_in, ffn_.data(), inter, c.act, nullptr, 0, num_threads);
+    linear(kt, ffn_.data(), t, inter, *l.ffn_out, x, h, Activation::kIdentity, tmp, h, num_threads);
+    layer_norm_rows(kt, x, x, t, h, l.ln2_gamma.data(), l.ln2_beta.data(), c.eps, num_threads);
+    if (!out.hidden_states.empty()) std::memcpy(out.hidden_states[li + 1], x, state_bytes);
+  }
+  std::memcpy(out.last_hidden, x, state_bytes);
+
+  if (out.pooled != nullptr) {
+    pool_in_.reserve(batch * h);
+    for (int64_t b = 0; b < batch; ++b) {
+      std::memcpy(pool_in_.data() + b * h, x + b * seq * h, static_cast<size_t>(h) * sizeof(float));
+    }
+    linear(kt, pool_in_.data(), batch, h, *weights_.pooler, out.pooled, h, Activation::kTanh, nullptr, 0,
+           num_threads);
+  }
+}
+
+}  // namespace bertcore

@@ -1,0 +1,40 @@
+// Embeddings: word + token type (+ absolute position), then LayerNorm, in transformers' order of additions.
+#include <stdexcept>
+#include <string>
+
+#include "bertcore/ops.h"
+#include "bertcore/parallel.h"
+
+namespace bertcore {
+namespace {
+
+void check_range(const int64_t* idx, int64_t tokens, int64_t limit, const char* what) {
+  for (int64_t t = 0; t < tokens; ++t) {
+    if (idx[t] < 0 || idx[t] >= limit) {
+      throw std::invalid_argument(std::string(what) + " holds " + std::to_string(idx[t]) + " at flat position " +
+                                  std::to_string(t) + "; valid values are 0.." + std::to_string(limit - 1));
+    }
+  }
+}
+
+}  // namespace
+
+void embeddings(const KernelTable& kt, const EmbeddingTables& e, const int64_t* ids, const int64_t* type_ids,
+                const int64_t* pos_ids, int64_t tokens, float* out, int num_threads) {
+  if (tokens <= 0) return;
+  check_range(ids, tokens, e.vocab, "input_ids");
+  check_range(type_ids, tokens, e.type_vocab, "token_type_ids");
+  if (e.position != nullptr) check_range(pos_ids, tokens, e.max_positions, "position_ids");
+  const int64_t h = e.hidden;
+  const int threads = tokens * h < 16384 ? 1 : num_threads;
+  parallel_for(tokens, threads, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      float* row = out + t * h;
+      const float* pos = e.position != nullptr ? e.position + pos_ids[t] * h : nullptr;
+      kt.add3(e.word + ids[t] * h, e.token_type + type_ids[t] * h, pos, row, h);
+      kt.layer_norm(row, row, e.ln_gamma, e.ln_beta, h, e.eps);
+    }
+  });
+}
+
+}  // namespace bertcore

@@ -1,0 +1,133 @@
+// Dense layers: packing W once, then the BLIS loops around the family's register tile.
+//
+// Loop nest for y = x · W^T (x: m x k, W^T: k x n), per work unit (an MC x NC block of y):
+//   for pc in K step KC:          pack x[ic:ic+MC, pc:pc+KC] into MR-row panels (thread-local buffer)
+//     for ir in MC step MR:       the x micro-panel (MR x KC) stays in L1
+//       for jr in NC step NR:     W micro-panels (KC x NR, pre-packed) stream from L2
+//         ukernel; after the last pc, the epilogue (bias, activation, residual) on the tile while it is hot.
+// Work units are spread over threads; when M is small, N is split finer so every thread has work.
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+
+#include "bertcore/ops.h"
+#include "bertcore/parallel.h"
+
+namespace bertcore {
+namespace {
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
+
+// a[p * mr + i] = x[(row0 + i) * ldx + col0 + p], zero rows past `rows`.
+void pack_a(const float* x, int64_t ldx, int64_t rows, int64_t kc, int mr, float* a) {
+  for (int64_t p = 0; p < kc; ++p) {
+    int64_t i = 0;
+    for (; i < rows; ++i) a[p * mr + i] = x[i * ldx + p];
+    for (; i < mr; ++i) a[p * mr + i] = 0.0f;
+  }
+}
+
+AlignedBuffer& thread_pack_buffer() {
+  thread_local AlignedBuffer buffer;
+  return buffer;
+}
+
+}  // namespace
+
+PackedLinear pack_linear(const KernelTable& kt, const float* weight, int64_t n, int64_t k, const float* bias) {
+  if (n <= 0 || k <= 0) {
+    throw std::invalid_argument("linear layer needs positive sizes, got out=" + std::to_string(n) +
+                                " in=" + std::to_string(k));
+  }
+  PackedLinear w;
+  w.isa = kt.isa;
+  w.nr = kt.gemm_nr;
+  w.n = n;
+  w.k = k;
+  const int64_t nr = w.nr;
+  w.panels.resize(w.num_panels() * k * nr);
+  for (int64_t j = 0; j < w.num_panels(); ++j) {
+    float* dst = w.panels.data() + j * k * nr;
+    const int64_t cols = std::min<int64_t>(nr, n - j * nr);
+    for (int64_t p = 0; p < k; ++p) {
+      int64_t c = 0;
+      for (; c < cols; ++c) dst[p * nr + c] = weight[(j * nr + c) * k + p];
+      for (; c < nr; ++c) dst[p * nr + c] = 0.0f;
+    }
+  }
+  if (bias != nullptr) w.bias.copy_from(bias, n);
+  return w;
+}
+
+void unpack_linear(const PackedLinear& w, float* weight) {
+  for (int64_t j = 0; j < w.num_panels(); ++j) {
+    const float* src = w.panel(j);
+    const int64_t cols = std::min<int64_t>(w.nr, w.n - j * w.nr);
+    for (int64_t p = 0; p < w.k; ++p)
+      for (int64_t c = 0; c < cols; ++c) weight[(j * w.nr + c) * w.k + p] = src[p * w.nr + c];
+  }
+}
+
+void linear(const KernelTable& kt, const float* x, int64_t m, int64_t ldx, const PackedLinear& w, float* y,
+            int64_t ldy, Activation act, const float* residual, int64_t ldr, int num_threads) {
+  if (w.isa != kt.isa || w.nr != kt.gemm_nr) {
+    throw std::invalid_argument(std::string("weights were packed for '") + isa_name(w.isa) +
+                                "' but the kernels in use are '" + isa_name(kt.isa) + "'");
+  }
+  if (m <= 0) return;
+  if (ldx < w.k || ldy < w.n || (residual != nullptr && ldr < w.n)) {
+    throw std::invalid_argument("linear: a leading dimension is smaller than the row length");
+  }
+  const int64_t n = w.n, k = w.k;
+  const int mr = kt.gemm_mr, nr = kt.gemm_nr;
+  const int64_t kc_max = kt.gemm_kc;
+  int64_t mc = std::min<int64_t>(kt.gemm_mc, round_up(m, mr));
+  int64_t nc = std::min<int64_t>(kt.gemm_nc, round_up(n, nr));
+  const int64_t threads = std::max(num_threads, 1);
+  // Enough units to keep every thread busy: split N finer (down to one panel) when M gives too few blocks.
+  if (ceil_div(m, mc) * ceil_div(n, nc) < 2 * threads && threads > 1) {
+    const int64_t want_nblocks = ceil_div(2 * threads, ceil_div(m, mc));
+    nc = std::max<int64_t>(nr, round_up(ceil_div(n, want_nblocks), nr));
+  }
+  const int64_t mblocks = ceil_div(m, mc);
+  const int64_t nblocks = ceil_div(n, nc);
+  const float* bias = w.bias.size() > 0 ? w.bias.data() : nullptr;
+
+  parallel_for(mblocks * nblocks, num_threads, [&](int64_t begin, int64_t end) {
+    AlignedBuffer& abuf = thread_pack_buffer();
+    abuf.reserve(round_up(mc, mr) * kc_max);
+    float* apack = abuf.data();
+    for (int64_t unit = begin; unit < end; ++unit) {
+      const int64_t ib = unit / nblocks, jb = unit % nblocks;
+      const int64_t i0 = ib * mc, rows = std::min(mc, m - i0);
+      const int64_t j0 = jb * nc, cols = std::min(nc, n - j0);
+      for (int64_t pc = 0; pc < k; pc += kc_max) {
+        const int64_t kc = std::min(kc_max, k - pc);
+        const bool last = pc + kc >= k;
+        for (int64_t ir = 0; ir < rows; ir += mr) {
+          pack_a(x + (i0 + ir) * ldx + pc, ldx, std::min<int64_t>(mr, rows - ir), kc, mr, apack + ir * kc);
+        }
+        for (int64_t ir = 0; ir < rows; ir += mr) {
+          const int64_t mrows = std::min<int64_t>(mr, rows - ir);
+          const float* ap = apack + ir * kc;
+          for (int64_t jr = 0; jr < cols; jr += nr) {
+            const int64_t ncols = std::min<int64_t>(nr, cols - jr);
+            const int64_t col = j0 + jr;
+            const float* bp = w.panel(col / nr) + pc * nr;
+            float* c = y + (i0 + ir) * ldy + col;
+            kt.gemm_ukernel(kc, ap, bp, c, ldy, mrows, ncols, pc > 0 ? 1 : 0);
+            if (last && (bias != nullptr || act != Activation::kIdentity || residual != nullptr)) {
+              for (int64_t i = 0; i < mrows; ++i) {
+                const float* res = residual != nullptr ? residual + (i0 + ir + i) * ldr + col : nullptr;
+                kt.bias_act_residual(c + i * ldy, bias != nullptr ? bias + col : nullptr, res, ncols, act);
+              }
+            }
+          }
+        }
+      }
+    }
+  });
+}
+
+}  // namespace bertcore

@@ -1,0 +1,69 @@
+"""Turning what users pass to a model (numpy arrays, nested lists, torch tensors) into validated arrays."""
+
+from __future__ import annotations
+
+from typing import Any, Optional, Tuple
+
+import numpy as np
+import numpy.typing as npt
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float32]
+
+
+def as_int_matrix(value: Any, name: str) -> IntArray:
+    """A [batch, seq] int64 C-contiguous array from an array-like of integers.
+
+    Torch tensors are read with ``np.asarray`` (so torch is never imported here); a 1-D input is one sequence.
+
+    Raises:
+        TypeError: not integers (floats are refused rather than truncated), or not array-like.
+        ValueError: wrong number of dimensions, or ragged nested lists.
+    """
+    if hasattr(value, "detach") and hasattr(value, "cpu"):  # a torch tensor: no import of torch needed
+        value = value.detach().cpu().numpy()
+    try:
+        array = np.asarray(value)
+    except ValueError as e:
+        raise ValueError(
+            f"{name} is ragged (rows of different lengths); pad the batch, e.g. tokenizer(..., padding=True)"
+        ) from e
+    if array.dtype == object:
+        raise ValueError(
+            f"{name} is ragged or holds non-numbers; pass a rectangular batch of integer ids, e.g. "
+            "tokenizer(..., padding=True, return_tensors='np')"
+        )
+    if array.dtype == np.bool_ or not np.issubdtype(array.dtype, np.integer):
+        raise TypeError(f"{name} must hold integers, got dtype {array.dtype}")
+    if array.ndim == 1:
+        array = array[None, :]
+    if array.ndim != 2:
+        raise ValueError(f"{name} must have shape (batch, sequence_length), got {array.shape}")
+    if array.dtype != np.int64:
+        array = array.astype(np.int64)
+    return np.ascontiguousarray(array)
+
+
+def attention_mask_additive(mask: Any, shape: Tuple[int, int]) -> Tuple[FloatArray, Optional[npt.NDArray[np.bool_]]]:
+    """transformers' eager mask: 0 where the key is attended (mask != 0), finfo(float32).min elsewhere.
+
+    Returns:
+        (additive mask [batch, seq] float32, boolean keep-mask or None when no mask was given).
+    """
+    if mask is None:
+        return np.zeros(shape, dtype=np.float32), None
+    if hasattr(mask, "detach") and hasattr(mask, "cpu"):
+        mask = mask.detach().cpu().numpy()
+    array = np.asarray(mask)
+    if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_):
+        raise TypeError(f"attention_mask must hold numbers or booleans, got dtype {array.dtype}")
+    if array.ndim == 1:
+        array = array[None, :]
+    if array.shape != shape:
+        raise ValueError(
+            f"attention_mask has shape {array.shape}, but input_ids has shape {shape}; "
+            "bertcore takes the 2-D (batch, sequence_length) padding mask"
+        )
+    keep = array.astype(bool)
+    additive = np.where(keep, np.float32(0.0), np.finfo(np.float32).min).astype(np.float32)
+    return np.ascontiguousarray(additive), keep
