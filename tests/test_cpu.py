@@ -1,0 +1,107 @@
+"""CPU detection, kernel-family selection (BERTCORE_ISA) and default thread counts."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import bertcore
+from bertcore import _core, cpu
+
+
+def _run(code: str, **env: str) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if k not in ("BERTCORE_ISA", "OMP_NUM_THREADS")}
+    full_env.update(env)
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, env=full_env, timeout=300
+    )
+
+
+def test_cpu_info_fields() -> None:
+    info = bertcore.cpu_info()
+    for key in ("vendor", "brand", "features", "supported_isas", "best_isa", "isa", "num_threads", "openmp"):
+        assert key in info
+    assert info["supported_isas"][0] == "scalar"
+    assert info["best_isa"] == info["supported_isas"][-1]
+    assert info["isa"] in info["supported_isas"]
+    assert info["num_threads"] >= 1
+    f = info["features"]
+    if "avx512" in info["supported_isas"]:
+        assert f["avx512f"] and f["avx512bw"] and f["avx512dq"] and f["avx512vl"] and f["os_avx512"]
+    if "avx2" in info["supported_isas"]:
+        assert f["avx2"] and f["fma"] and f["os_avx"]
+
+
+def test_detection_agrees_with_proc_cpuinfo() -> None:
+    """cpuid + XCR0 should agree with what the kernel reports in /proc/cpuinfo."""
+    if not os.path.exists("/proc/cpuinfo"):
+        pytest.skip("no /proc/cpuinfo")
+    with open("/proc/cpuinfo", encoding="utf-8") as fh:
+        flags_line = next((line for line in fh if line.startswith("flags")), None)
+    if flags_line is None:
+        pytest.skip("no flags line (not x86)")
+    flags = set(flags_line.split(":", 1)[1].split())
+    f = bertcore.cpu_info()["features"]
+    assert f["avx2"] == ("avx2" in flags)
+    assert f["fma"] == ("fma" in flags)
+    assert f["avx512f"] == ("avx512f" in flags)
+    assert f["avx512bw"] == ("avx512bw" in flags)
+    assert f["avx512_bf16"] == ("avx512_bf16" in flags)
+
+
+@pytest.mark.parametrize("isa", _core.cpu_info()["supported_isas"])
+def test_bertcore_isa_env_forces_family(isa: str) -> None:
+    r = _run("import bertcore; print(bertcore.cpu_info()['isa'])", BERTCORE_ISA=isa.upper())
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == isa
+
+
+def test_bertcore_isa_env_unknown_fails_loudly() -> None:
+    r = _run("import bertcore", BERTCORE_ISA="avx1024")
+    assert r.returncode != 0
+    assert "ValueError" in r.stderr and "avx1024" in r.stderr
+
+
+def test_bertcore_isa_env_unsupported_fails_loudly() -> None:
+    missing = [i for i in ("avx2", "avx512") if i not in _core.cpu_info()["supported_isas"]]
+    if not missing:
+        pytest.skip("this CPU supports every family")
+    r = _run("import bertcore", BERTCORE_ISA=missing[0])
+    assert r.returncode != 0 and "cannot run" in r.stderr
+
+
+def test_set_isa_rejects_unknown() -> None:
+    with pytest.raises(ValueError, match="unknown instruction set"):
+        _core.set_isa("sse9")
+
+
+def test_default_threads_follow_omp_num_threads() -> None:
+    r = _run("import bertcore; print(bertcore.default_num_threads())", OMP_NUM_THREADS="3")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "3"
+
+
+def test_default_threads_follow_affinity() -> None:
+    if not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("needs sched_getaffinity and two CPUs")
+    code = """
+        import os, bertcore
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+        print(bertcore.default_num_threads())
+    """
+    r = _run(code)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "1"
+
+
+def test_available_cpus_not_more_than_affinity() -> None:
+    if hasattr(os, "sched_getaffinity"):
+        assert 1 <= cpu.available_cpus() <= len(os.sched_getaffinity(0))
+
+
+def test_fma_peak_positive() -> None:
+    assert _core.fma_peak_gflops(num_threads=1, seconds=0.05) > 0.1

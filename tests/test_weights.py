@@ -1,0 +1,158 @@
+"""Loading checkpoints: prefixes, legacy names, shards, fp16/bf16, and clear errors for broken ones."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bertcore import BertModel
+from tiny_models import TINY, numpy_bert, write_tiny_bert
+
+IDS = np.array([[2, 5, 9, 11, 3, 0, 0], [2, 7, 7, 7, 1, 4, 3]])
+MASK = np.array([[1, 1, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1, 1]])
+
+
+def _close_to_reference(model: BertModel, tensors: dict, atol: float = 2e-5) -> None:
+    out = model(IDS, attention_mask=MASK)
+    ref = numpy_bert(tensors, TINY, IDS, MASK)
+    assert np.abs(out.last_hidden_state - ref["last_hidden_state"]).max() < atol
+    if "pooler_output" in ref:
+        assert np.abs(out.pooler_output - ref["pooler_output"]).max() < atol
+
+
+def test_plain_checkpoint_matches_numpy_reference(tmp_path: Path, isa: str) -> None:
+    tensors = write_tiny_bert(tmp_path)
+    _close_to_reference(BertModel.from_pretrained(tmp_path, isa=isa, num_threads=2), tensors)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"prefix": "bert."},
+        {"legacy_layernorm_names": True},
+        {"prefix": "bert.", "legacy_layernorm_names": True},
+        {"shards": 3},
+        {"dtype": np.float16},
+        {"dtype": np.float64},
+    ],
+    ids=["bert-prefix", "gamma-beta", "prefix+gamma-beta", "sharded", "fp16", "fp64"],
+)
+def test_checkpoint_variants(tmp_path: Path, kwargs: dict) -> None:
+    tensors = write_tiny_bert(tmp_path, **kwargs)
+    _close_to_reference(BertModel.from_pretrained(tmp_path), tensors)
+
+
+def test_bf16_checkpoint(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    from safetensors.torch import save_file
+
+    tensors = write_tiny_bert(tmp_path)
+    bf16 = {k: torch.from_numpy(v).to(torch.bfloat16) for k, v in tensors.items()}
+    save_file(bf16, str(tmp_path / "model.safetensors"))
+    widened = {k: v.to(torch.float32).numpy() for k, v in bf16.items()}
+    _close_to_reference(BertModel.from_pretrained(tmp_path), widened)
+
+
+def test_task_heads_and_buffers_are_ignored(tmp_path: Path) -> None:
+    extra = {
+        "cls.predictions.bias": np.zeros(60, np.float32),
+        "cls.predictions.transform.dense.weight": np.zeros((24, 24), np.float32),
+        "bert.embeddings.position_ids": np.arange(20, dtype=np.int64)[None],
+    }
+    tensors = write_tiny_bert(tmp_path, prefix="bert.", extra_tensors=extra)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing to warn about: heads and buffers are expected
+        model = BertModel.from_pretrained(tmp_path)
+    _close_to_reference(model, tensors)
+
+
+def test_missing_pooler_gives_none_with_warning(tmp_path: Path) -> None:
+    tensors = write_tiny_bert(tmp_path, with_pooler=False)
+    with pytest.warns(UserWarning, match="no pooler weights"):
+        model = BertModel.from_pretrained(tmp_path)
+    out = model(IDS, attention_mask=MASK)
+    assert out.pooler_output is None
+    _close_to_reference(model, tensors)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert BertModel.from_pretrained(tmp_path, add_pooling_layer=False)(IDS).pooler_output is None
+
+
+def test_add_pooling_layer_false_skips_pooler(tmp_path: Path) -> None:
+    write_tiny_bert(tmp_path)
+    model = BertModel.from_pretrained(tmp_path, add_pooling_layer=False)
+    out = model(IDS)
+    assert out.pooler_output is None and "pooler_output" not in out
+
+
+def test_missing_tensor_is_named(tmp_path: Path) -> None:
+    from safetensors.numpy import load_file, save_file
+
+    write_tiny_bert(tmp_path)
+    data = load_file(str(tmp_path / "model.safetensors"))
+    del data["encoder.layer.1.intermediate.dense.bias"]
+    save_file(data, str(tmp_path / "model.safetensors"))
+    with pytest.raises(ValueError, match=r"missing tensor 'encoder.layer.1.intermediate.dense.bias'"):
+        BertModel.from_pretrained(tmp_path)
+
+
+def test_wrong_shape_is_named(tmp_path: Path) -> None:
+    import json
+
+    write_tiny_bert(tmp_path)
+    cfg = json.loads((tmp_path / "config.json").read_text())
+    cfg["intermediate_size"] = 41
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(ValueError, match=r"intermediate.dense.weight' has shape \[40, 24\], expected \[41, 24\]"):
+        BertModel.from_pretrained(tmp_path)
+
+
+def test_extra_layers_warn(tmp_path: Path) -> None:
+    import json
+
+    write_tiny_bert(tmp_path)
+    cfg = json.loads((tmp_path / "config.json").read_text())
+    cfg["num_hidden_layers"] = 1
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    with pytest.warns(UserWarning, match="not used"):
+        BertModel.from_pretrained(tmp_path)
+
+
+def test_missing_files(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        BertModel.from_pretrained(tmp_path / "nope")
+    with pytest.raises(FileNotFoundError, match="config.json"):
+        BertModel.from_pretrained(tmp_path)
+    write_tiny_bert(tmp_path)
+    (tmp_path / "model.safetensors").unlink()
+    (tmp_path / "pytorch_model.bin").write_bytes(b"")
+    with pytest.raises(FileNotFoundError, match="pytorch_model.bin"):
+        BertModel.from_pretrained(tmp_path)
+
+
+def test_missing_shard(tmp_path: Path) -> None:
+    write_tiny_bert(tmp_path, shards=2)
+    (tmp_path / "model-00002-of-00002.safetensors").unlink()
+    with pytest.raises(FileNotFoundError, match="model-00002-of-00002"):
+        BertModel.from_pretrained(tmp_path)
+
+
+def test_corrupt_file(tmp_path: Path) -> None:
+    write_tiny_bert(tmp_path)
+    (tmp_path / "model.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{garbage")
+    with pytest.raises(ValueError, match="safetensors"):
+        BertModel.from_pretrained(tmp_path)
+
+
+def test_integer_weights_refused(tmp_path: Path) -> None:
+    from safetensors.numpy import load_file, save_file
+
+    write_tiny_bert(tmp_path)
+    data = load_file(str(tmp_path / "model.safetensors"))
+    data["embeddings.LayerNorm.bias"] = np.zeros(24, np.int32)
+    save_file(data, str(tmp_path / "model.safetensors"))
+    with pytest.raises(ValueError, match="dtype I32"):
+        BertModel.from_pretrained(tmp_path)
