@@ -1,4 +1,4 @@
-"""The runtimes bench_forward.py compares: bertcore, transformers + torch, ONNX Runtime (BERT-optimised graph).
+"""The runtimes bench_forward.py compares: bertcore, transformers + torch, ONNX Runtime (optimised graph).
 
 Each peer loads one Hugging Face model directory and maps numpy int64 feeds (``input_ids``,
 ``attention_mask``, ``token_type_ids``) to ``last_hidden_state`` as a float32 numpy array. A peer whose
@@ -25,7 +25,10 @@ class PeerUnavailable(RuntimeError):
 
 
 def configure_torch_threads(threads: int) -> str | None:
-    """Set torch's intra-op threads to ``threads`` and inter-op threads to 1; return torch's version or None."""
+    """Give torch ``threads`` intra-op threads and one inter-op thread; return its version (None: no torch).
+
+    Also turns off transformers' progress bars, which would interleave with the benchmark's output.
+    """
     try:
         import torch
     except ImportError:
@@ -33,6 +36,12 @@ def configure_torch_threads(threads: int) -> str | None:
     torch.set_num_threads(threads)
     with contextlib.suppress(RuntimeError):  # only allowed before torch starts any inter-op work
         torch.set_num_interop_threads(1)
+    try:
+        from transformers.utils import logging as hf_logging
+    except ImportError:
+        pass
+    else:
+        hf_logging.disable_progress_bar()
     return str(torch.__version__)
 
 
@@ -44,7 +53,9 @@ class BertcorePeer:
     def __init__(self, model_dir: Path, threads: int, isa: str | None) -> None:
         from bertcore import BertModel
 
-        self.model = BertModel.from_pretrained(model_dir, add_pooling_layer=True, num_threads=threads, isa=isa)
+        self.model = BertModel.from_pretrained(
+            model_dir, add_pooling_layer=True, num_threads=threads, isa=isa
+        )
         self.isa = self.model.isa
         self.info: dict[str, Any] = {"isa": self.isa, "num_threads": threads}
 
@@ -91,7 +102,9 @@ def _positional(model: Any) -> Any:
             self.inner = inner
 
         def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> tuple[Any, Any]:
-            out = self.inner(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
+            out = self.inner(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            )
             return out.last_hidden_state, out.pooler_output
 
     return Positional(model).eval()
@@ -142,7 +155,9 @@ class OrtPeer:
 
     name = "onnxruntime"
 
-    def __init__(self, model_dir: Path, work_dir: Path, threads: int, num_heads: int, hidden_size: int) -> None:
+    def __init__(
+        self, model_dir: Path, work_dir: Path, threads: int, num_heads: int, hidden_size: int
+    ) -> None:
         try:
             import onnxruntime as ort
             from onnxruntime.transformers.optimizer import optimize_model
@@ -168,7 +183,11 @@ class OrtPeer:
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.session = ort.InferenceSession(str(optimized), so, providers=["CPUExecutionProvider"])
         self.input_names = [i.name for i in self.session.get_inputs()]
-        self.info = {"exporter": exporter, "fused_operators": fused, "providers": self.session.get_providers()}
+        self.info = {
+            "exporter": exporter,
+            "fused_operators": fused,
+            "providers": self.session.get_providers(),
+        }
 
     def __call__(self, feeds: Feeds) -> npt.NDArray[np.float32]:
         out = self.session.run(["last_hidden_state"], {n: feeds[n] for n in self.input_names})

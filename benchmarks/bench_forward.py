@@ -110,7 +110,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--models", nargs="+", choices=sorted(MODELS), default=None, help="only these models")
     p.add_argument("--shapes", nargs="+", type=parse_shape, default=None, help="only these BATCHxSEQ cases")
     p.add_argument("--peers", nargs="+", choices=PEERS, default=list(PEERS), help="peers to run")
-    p.add_argument("--json", default="benchmarks/results/forward.json", help="where to write the JSON results")
+    p.add_argument("--json", default="benchmarks/results/forward.json", help="JSON output path")
     return p.parse_args(argv)
 
 
@@ -125,8 +125,11 @@ def select_cases(args: argparse.Namespace) -> list[tuple[str, int, int]]:
 
 
 def forward_flops(cfg: dict[str, Any], batch: int, seq: int) -> float:
-    """Matmul FLOPs of one forward pass: 2·(matmul params) per token, plus 4·S·H per token per layer for
-    QKᵀ and PV, plus the pooler's dense layer on the [CLS] rows. Embeddings, LayerNorm, softmax, GELU omitted."""
+    """Matmul FLOPs of one forward pass.
+
+    2·(matmul parameters) per token, plus 4·S·H per token per layer for QKᵀ and PV, plus the pooler's
+    dense layer on the [CLS] rows. Embeddings, LayerNorm, softmax and GELU are left out.
+    """
     h, i, layers = cfg["hidden_size"], cfg["intermediate_size"], cfg["num_hidden_layers"]
     per_token_layer = 2 * (4 * h * h + 2 * h * i) + 4 * seq * h
     return float(batch * seq * layers * per_token_layer + 2 * h * h * batch)
@@ -253,7 +256,7 @@ def summarise(
 def print_table(rows: list[dict[str, Any]], threads: int, isa: str, peak: float) -> None:
     headers = [
         "model", "B x S", "bertcore ms", "torch ms", "ORT ms", "bertcore tok/s", "torch tok/s", "ORT tok/s",
-        "torch/bc", "ORT/bc", "bc GFLOP/s", "bc %peak", "max|Δ| bc-torch", "max|Δ| ORT-torch",
+        "torch/bc", "ORT/bc", "bc GFLOP/s", "bc %peak", "max abs Δ bc-torch", "max abs Δ ORT-torch",
     ]  # fmt: skip
 
     def peer(row: dict[str, Any], name: str, key: str) -> float | None:
@@ -269,7 +272,8 @@ def print_table(rows: list[dict[str, Any]], threads: int, isa: str, peak: float)
             *(fmt(peer(r, p, "median_ms"), 2) for p in PEERS),
             *(fmt(peer(r, p, "tokens_per_s"), 0) for p in PEERS),
             fmt(r.get("torch_over_bertcore"), 2), fmt(r.get("onnxruntime_over_bertcore"), 2),
-            fmt(r.get("bertcore_gflops")), fmt(r.get("bertcore_peak_fraction") and 100 * r["bertcore_peak_fraction"]),
+            fmt(r.get("bertcore_gflops")),
+            fmt(r.get("bertcore_peak_fraction") and 100 * r["bertcore_peak_fraction"]),
             sci(r["max_abs_diff_bertcore_vs_torch"]), sci(r["max_abs_diff_onnxruntime_vs_torch"]),
         ])  # fmt: skip
     print(f"\nForward pass, fp32, {threads} threads, bertcore ISA {isa}; median wall time per call.")

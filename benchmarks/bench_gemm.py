@@ -60,7 +60,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--threads", type=int, default=2, help="threads for bertcore and numpy (default 2)")
     p.add_argument("--isas", nargs="+", default=None, help="ISAs to time (default: all supported)")
-    p.add_argument("--m", nargs="+", type=int, default=list(M_DEFAULT), help="row counts M (default 256 1024)")
+    p.add_argument("--m", nargs="+", type=int, default=list(M_DEFAULT), help="row counts (default 256 1024)")
     p.add_argument("--big", action="store_true", help=f"also time M = {M_BIG}")
     p.add_argument("--kn", nargs="+", type=parse_kn, default=None, help="only these KxN pairs")
     p.add_argument("--scalar-all", action="store_true", help="time the scalar path on every shape (slow)")
@@ -114,7 +114,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     results: list[dict[str, Any]] = []
     with blas_threads(threads) as pools:
         if pools:
-            print("threadpoolctl:", [{k: p.get(k) for k in ("internal_api", "version", "num_threads", "architecture")} for p in pools])
+            keys = ("internal_api", "version", "num_threads", "architecture")
+            print("threadpoolctl:", [{k: p.get(k) for k in keys} for p in pools])
         for m, k, n in cases:
             x = rng.standard_normal((m, k), dtype=np.float32)
             w = rng.standard_normal((n, k), dtype=np.float32) / np.sqrt(k, dtype=np.float32)
@@ -133,12 +134,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                 t = time_call(lambda: C.linear(x, packed, num_threads=threads), POLICY)
                 err = float(np.abs(t.result - ref).max()) / scale
                 gf = gflops(m, k, n, t.median)
-                row["isa"][isa] = {**t.summary(), "gflops": gf, "peak_fraction": gf / peaks[isa], "max_rel_err": err}
+                row["isa"][isa] = {
+                    **t.summary(),
+                    "gflops": gf,
+                    "peak_fraction": gf / peaks[isa],
+                    "max_rel_err": err,
+                }
                 if err > 1e-4:
                     print(f"warning: {isa} {m}x{k}x{n}: max |y - ref| / max|ref| = {err:.2e}")
             results.append(row)
-            print(f"  {m}x{k}x{n}: " + ", ".join(f"{i} {r['gflops']:.1f}" for i, r in row["isa"].items())
-                  + (f", numpy {row['numpy']['gflops']:.1f}" if "numpy" in row else "") + " GFLOP/s", flush=True)
+            done = [f"{i} {r['gflops']:.1f}" for i, r in row["isa"].items()]
+            if "numpy" in row:
+                done.append(f"numpy {row['numpy']['gflops']:.1f}")
+            print(f"  {m}x{k}x{n} GFLOP/s: " + ", ".join(done), flush=True)
 
     headers = ["M", "K", "N"]
     for isa in isas:

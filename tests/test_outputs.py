@@ -41,7 +41,10 @@ LOSS = np.asarray(_RNG.standard_normal(), dtype=np.float32)
 POOLING = "BaseModelOutputWithPoolingAndCrossAttentions"
 CASES: list[tuple[str, dict[str, Any]]] = [
     (POOLING, {"last_hidden_state": LHS, "pooler_output": POOLED}),
-    (POOLING, {"last_hidden_state": LHS, "pooler_output": POOLED, "hidden_states": HIDDEN, "attentions": ATTN}),
+    (
+        POOLING,
+        {"last_hidden_state": LHS, "pooler_output": POOLED, "hidden_states": HIDDEN, "attentions": ATTN},
+    ),
     (POOLING, {"last_hidden_state": LHS, "attentions": ATTN}),
     (POOLING, {"pooler_output": POOLED, "cross_attentions": ATTN}),
     ("BaseModelOutput", {"last_hidden_state": LHS}),
@@ -51,7 +54,8 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("SequenceClassifierOutput", {"loss": LOSS}),
 ]
 CASE_IDS = [f"{name}-{'+'.join(kw)}" for name, kw in CASES]
-SLICES = [slice(None), slice(1, None), slice(None, -1), slice(None, None, 2), slice(None, None, -1), slice(7, 9)]
+SLICES = [slice(None), slice(1, None), slice(None, -1), slice(None, None, 2), slice(None, None, -1)]
+SLICES += [slice(7, 9), slice(-2, None), slice(1, 2)]
 OURS: dict[str, type[ModelOutput]] = {
     "BaseModelOutput": BaseModelOutput,
     POOLING: BaseModelOutputWithPoolingAndCrossAttentions,
@@ -168,13 +172,20 @@ def test_field_order() -> None:
         "attentions",
         "cross_attentions",
     ]
-    assert [f.name for f in fields(SequenceClassifierOutput)] == ["loss", "logits", "hidden_states", "attentions"]
+    assert [f.name for f in fields(SequenceClassifierOutput)] == [
+        "loss",
+        "logits",
+        "hidden_states",
+        "attentions",
+    ]
     for cls in OURS.values():
         assert all(f.default is None for f in fields(cls))
 
 
 def test_mapping_and_sequence_views_skip_none() -> None:
-    out = BaseModelOutputWithPoolingAndCrossAttentions(last_hidden_state=LHS, pooler_output=POOLED, attentions=ATTN)
+    out = BaseModelOutputWithPoolingAndCrossAttentions(
+        last_hidden_state=LHS, pooler_output=POOLED, attentions=ATTN
+    )
     assert out.last_hidden_state is LHS and out.pooler_output is POOLED and out.attentions is ATTN
     assert out.hidden_states is None and out.cache is None and out.cross_attentions is None
     assert list(out.keys()) == ["last_hidden_state", "pooler_output", "attentions"]
@@ -209,7 +220,7 @@ def test_lookup_errors() -> None:
     with pytest.raises(IndexError):
         out[-2]
     with pytest.raises(TypeError):
-        out[1.0]  # type: ignore[call-overload]
+        out[1.0]
 
 
 @pytest.mark.parametrize(
@@ -263,8 +274,8 @@ def test_setting_none_quirks() -> None:
 def test_non_field_keys_and_attributes() -> None:
     out = BaseModelOutput(last_hidden_state=LHS)
     out["extra"] = POOLED
-    assert out.extra is POOLED and list(out.keys()) == ["last_hidden_state", "extra"]  # type: ignore[attr-defined]
-    out.note = "not a field"  # type: ignore[attr-defined]
+    assert out.extra is POOLED and list(out.keys()) == ["last_hidden_state", "extra"]
+    out.note = "not a field"
     assert "note" not in out and len(out) == 2
     assert out.popitem() == ("extra", POOLED)  # popitem and clear are not blocked, as in transformers
     out.clear()
@@ -276,23 +287,23 @@ def test_positional_and_keyword_construction() -> None:
     assert list(out.keys()) == ["last_hidden_state", "pooler_output", "hidden_states"]
     assert out.hidden_states is HIDDEN
     with pytest.raises(TypeError):
-        BaseModelOutput(LHS, last_hidden_state=LHS)  # type: ignore[misc]
+        BaseModelOutput(LHS, last_hidden_state=LHS)
     with pytest.raises(TypeError):
-        BaseModelOutput(pooler_output=POOLED)  # type: ignore[call-arg]
+        BaseModelOutput(pooler_output=POOLED)
 
 
 def test_first_field_as_key_value_iterable() -> None:
-    from_dict = BaseModelOutput({"last_hidden_state": LHS, "attentions": ATTN})  # type: ignore[arg-type]
+    from_dict = BaseModelOutput({"last_hidden_state": LHS, "attentions": ATTN})
     assert list(from_dict.keys()) == ["last_hidden_state", "attentions"]
     assert from_dict.last_hidden_state is LHS and from_dict.attentions is ATTN
-    from_pairs = BaseModelOutput([("last_hidden_state", LHS), ("hidden_states", None)])  # type: ignore[arg-type]
+    from_pairs = BaseModelOutput([("last_hidden_state", LHS), ("hidden_states", None)])
     assert list(from_pairs.keys()) == ["last_hidden_state"] and from_pairs.hidden_states is None
-    plain = BaseModelOutput(HIDDEN)  # type: ignore[arg-type]  # not pairs: kept as the value
+    plain = BaseModelOutput(HIDDEN)  # not pairs: kept as the value
     assert plain.last_hidden_state is HIDDEN and list(plain.keys()) == ["last_hidden_state"]
-    empty = BaseModelOutput([])  # type: ignore[arg-type]
+    empty = BaseModelOutput([])
     assert empty.last_hidden_state is None and len(empty) == 0
     with pytest.raises(ValueError, match="needs to be a tuple"):
-        BaseModelOutput([("last_hidden_state", LHS), 5])  # type: ignore[arg-type]
+        BaseModelOutput([("last_hidden_state", LHS), 5])
 
 
 def test_arrays_are_never_read_as_iterables() -> None:
@@ -334,7 +345,7 @@ def test_subclass_checks() -> None:
 
 def test_bare_model_output_is_an_ordered_dict() -> None:
     out = ModelOutput(a=1, b=None)
-    assert list(out.keys()) == ["a", "b"] and out.a == 1 and out.b is None  # type: ignore[attr-defined]
+    assert list(out.keys()) == ["a", "b"] and out.a == 1 and out.b is None
     assert out[0] == 1 and out["a"] == 1
 
 
@@ -369,8 +380,8 @@ def test_equality() -> None:
     assert not (out == other_class) and not (out != other_class)
     with pytest.raises(ValueError, match="ambiguous"):  # equal but distinct arrays: compare them instead
         _ = out == copy.deepcopy(out)
-    assert BaseModelOutput(last_hidden_state="x") == BaseModelOutput(last_hidden_state="x")  # type: ignore[arg-type]
-    assert BaseModelOutput(last_hidden_state="x") != BaseModelOutput(last_hidden_state="y")  # type: ignore[arg-type]
+    assert BaseModelOutput(last_hidden_state="x") == BaseModelOutput(last_hidden_state="x")
+    assert BaseModelOutput(last_hidden_state="x") != BaseModelOutput(last_hidden_state="y")
     with pytest.raises(TypeError):
         hash(out)
 
@@ -378,7 +389,7 @@ def test_equality() -> None:
 def test_old_cache_names(caplog: pytest.LogCaptureFixture) -> None:
     cache = ("k", "v")
     with caplog.at_level(logging.WARNING, logger="bertcore.outputs"):
-        out = BaseModelOutputWithPoolingAndCrossAttentions(LHS, past_key_values=cache)  # type: ignore[call-arg]
+        out = BaseModelOutputWithPoolingAndCrossAttentions(LHS, past_key_values=cache)
         assert out.cache is cache and list(out.keys()) == ["last_hidden_state", "cache"]
         assert out.past_key_values is cache and out.cache_params is cache
         assert out["past_key_values"] is cache and out["cache_params"] is cache
@@ -391,15 +402,40 @@ def test_old_cache_names(caplog: pytest.LogCaptureFixture) -> None:
     warnings = [r for r in caplog.records if r.name == "bertcore.outputs"]
     assert len(warnings) == 1 and "deprecated" in warnings[0].getMessage()
 
-    other = BaseModelOutputWithPoolingAndCrossAttentions(LHS, cache_params=cache)  # type: ignore[call-arg]
+    other = BaseModelOutputWithPoolingAndCrossAttentions(LHS, cache_params=cache)
     assert other.cache is cache
     with pytest.raises(ValueError, match="both `cache` and `past_key_values`"):
-        BaseModelOutputWithPoolingAndCrossAttentions(LHS, cache=1, past_key_values=2)  # type: ignore[call-arg]
+        BaseModelOutputWithPoolingAndCrossAttentions(LHS, cache=1, past_key_values=2)
     with pytest.raises(TypeError, match="cache"):
-        BaseModelOutput(LHS, past_key_values=1)  # type: ignore[call-arg]
+        BaseModelOutput(LHS, past_key_values=1)
     with pytest.raises(AttributeError, match="cache"):
         _ = BaseModelOutput(LHS).past_key_values
     assert "past_key_values" not in BaseModelOutputWithPoolingAndCrossAttentions(LHS)
+
+
+@pytest.mark.parametrize(
+    "use_old_name",
+    [
+        lambda o: o.past_key_values,
+        lambda o: o.cache_params,
+        lambda o: o["past_key_values"],
+        lambda o: "cache_params" in o,
+        lambda o: o.get("past_key_values"),
+        lambda o: setattr(o, "past_key_values", 1),
+        lambda o: o.__setitem__("cache_params", 1),
+        lambda o: type(o)(LHS, past_key_values=1),
+    ],
+)
+def test_each_old_name_use_warns(
+    caplog: pytest.LogCaptureFixture, use_old_name: Callable[[Any], Any]
+) -> None:
+    out = BaseModelOutputWithPoolingAndCrossAttentions(LHS, cache=("k",))
+    with caplog.at_level(logging.WARNING, logger="bertcore.outputs"):
+        _ = (out.cache, out["cache"], "cache" in out)  # the current name does not warn
+        assert not [r for r in caplog.records if r.name == "bertcore.outputs"]
+        use_old_name(out)
+        use_old_name(out)
+    assert len([r for r in caplog.records if r.name == "bertcore.outputs"]) == 1  # once only
 
 
 def test_module_needs_neither_torch_nor_transformers() -> None:
@@ -412,7 +448,9 @@ def test_module_needs_neither_torch_nor_transformers() -> None:
         "assert not bad, bad\n"
     )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, result.stderr
 
 
@@ -467,7 +505,9 @@ def test_views_match_transformers(hf: Any, name: str, kw: dict[str, Any]) -> Non
     ],
 )
 @pytest.mark.parametrize(("name", "kw"), CASES[:2] + CASES[5:7], ids=CASE_IDS[:2] + CASE_IDS[5:7])
-def test_errors_match_transformers(hf: Any, name: str, kw: dict[str, Any], call: Callable[[Any], Any]) -> None:
+def test_errors_match_transformers(
+    hf: Any, name: str, kw: dict[str, Any], call: Callable[[Any], Any]
+) -> None:
     ours, theirs = _build_pair(hf, name, kw)
     _assert_same_outcome(call, ours, theirs, "call")
     _assert_same_state(ours, theirs)
@@ -554,10 +594,10 @@ def test_first_field_handling_matches_transformers(hf: Any, first: Any) -> None:
 
 def test_repr_matches_transformers(hf: Any) -> None:
     values = {"last_hidden_state": "h", "pooler_output": 3, "attentions": ("a", "b")}
-    ours = BaseModelOutputWithPoolingAndCrossAttentions(**values)  # type: ignore[arg-type]
+    ours = BaseModelOutputWithPoolingAndCrossAttentions(**values)
     theirs = hf.BaseModelOutputWithPoolingAndCrossAttentions(**values)
     assert repr(ours) == repr(theirs)
-    ours.hidden_states = ("x",)  # type: ignore[assignment]
+    ours.hidden_states = ("x",)
     theirs.hidden_states = ("x",)
     assert repr(ours) == repr(theirs)
 
@@ -607,7 +647,9 @@ def test_old_cache_names_match_transformers(hf: Any) -> None:
     _assert_same_outcome(
         construct({"past_key_values": 1, "cache_params": 2}), OURS[POOLING], getattr(hf, POOLING), "both old"
     )
-    _assert_same_outcome(construct({"past_key_values": 1}), BaseModelOutput, hf.BaseModelOutput, "no cache field")
+    _assert_same_outcome(
+        construct({"past_key_values": 1}), BaseModelOutput, hf.BaseModelOutput, "no cache field"
+    )
     _assert_same_outcome(
         lambda cls: cls(LHS).past_key_values, BaseModelOutput, hf.BaseModelOutput, "no cache field attr"
     )
@@ -635,7 +677,7 @@ def test_subclass_checks_match_transformers(hf_model_output: Any) -> None:
             assert res_o == res_t, kind
 
     bare_o, bare_t = ModelOutput({"a": 1}, b=2), hf_model_output({"a": 1}, b=2)
-    assert list(bare_o.keys()) == list(bare_t.keys()) and bare_o.b == bare_t.b == 2  # type: ignore[attr-defined]
+    assert list(bare_o.keys()) == list(bare_t.keys()) and bare_o.b == bare_t.b == 2
     assert repr(bare_o) == repr(bare_t)
     _assert_same_outcome(lambda o: o[1], bare_o, bare_t, "bare [1]")
     _assert_same_outcome(lambda o: setattr(o, "c", 3), bare_o, bare_t, "bare setattr")

@@ -19,7 +19,12 @@ from ._version import __version__
 from .config import BertConfig
 from .cpu import cpu_info, default_num_threads
 from .models.bert import BertModel
-from .outputs import BaseModelOutput, BaseModelOutputWithPoolingAndCrossAttentions, ModelOutput
+from .outputs import (
+    BaseModelOutput,
+    BaseModelOutputWithPoolingAndCrossAttentions,
+    ModelOutput,
+    SequenceClassifierOutput,
+)
 from .tokenizer import AutoTokenizer
 
 __all__ = [
@@ -29,6 +34,7 @@ __all__ = [
     "BertConfig",
     "BertModel",
     "ModelOutput",
+    "SequenceClassifierOutput",
     "__version__",
     "cpu_info",
     "default_num_threads",

@@ -34,7 +34,7 @@ import logging
 import sys
 from collections import OrderedDict
 from dataclasses import dataclass, fields, is_dataclass
-from typing import TYPE_CHECKING, Any, Callable, NoReturn, SupportsIndex, overload
+from typing import TYPE_CHECKING, Any, Callable, NoReturn, SupportsIndex, cast, overload
 
 import numpy as np
 
@@ -237,14 +237,14 @@ class ModelOutput(OrderedDict[str, Any], metaclass=_BCCacheNameMeta):
         # Rebuild a dataclass output from its fields: its __init__ takes them, not OrderedDict's arguments.
         if not is_dataclass(self):
             return super().__reduce__()
-        callable_, _args, *remaining = super().__reduce__()
+        callable_, _args, *remaining = cast("tuple[Any, ...]", super().__reduce__())
         args = tuple(getattr(self, field.name) for field in fields(self))
         return (callable_, args, *remaining)
 
     def __contains__(self, key: object) -> bool:
         return super().__contains__(self._replace_old_cache_name(key))
 
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, key: str, default: Any = None) -> Any:
         """Return the value for ``key`` if it is a key (a non-``None`` field), else ``default``."""
         return super().get(self._replace_old_cache_name(key), default)
 
