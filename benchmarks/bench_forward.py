@@ -55,6 +55,8 @@ from _peers import BertcorePeer, Feeds, OrtPeer, PeerUnavailable, TorchPeer, con
 
 import bertcore._core as C
 
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
 
 @dataclass(frozen=True)
 class ModelSpec:
@@ -110,7 +112,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--models", nargs="+", choices=sorted(MODELS), default=None, help="only these models")
     p.add_argument("--shapes", nargs="+", type=parse_shape, default=None, help="only these BATCHxSEQ cases")
     p.add_argument("--peers", nargs="+", choices=PEERS, default=list(PEERS), help="peers to run")
-    p.add_argument("--json", default="benchmarks/results/forward.json", help="JSON output path")
+    p.add_argument("--json", default=str(RESULTS_DIR / "forward.json"), help="JSON output path")
     return p.parse_args(argv)
 
 

@@ -19,12 +19,15 @@ import contextlib
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from _common import TimingPolicy, fmt, markdown_table, measure_peak, run_metadata, time_call, write_json
 
 import bertcore._core as C
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 # (K, N) = (in_features, out_features) of the Linear layers in the BERT sizes we care about:
 # MiniLM (H=384, I=1536), bert-base (768, 3072), bert-large (1024, 4096). QKV fused is N = 3H.
@@ -65,7 +68,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--kn", nargs="+", type=parse_kn, default=None, help="only these KxN pairs")
     p.add_argument("--scalar-all", action="store_true", help="time the scalar path on every shape (slow)")
     p.add_argument("--no-numpy", action="store_true", help="skip the numpy peer")
-    p.add_argument("--json", default="benchmarks/results/gemm.json", help="where to write the JSON results")
+    p.add_argument("--json", default=str(RESULTS_DIR / "gemm.json"), help="JSON output path")
     return p.parse_args(argv)
 
 

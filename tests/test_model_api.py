@@ -53,14 +53,47 @@ def test_defaults_are_transformers_defaults(model: BertModel) -> None:
 def test_token_types_and_positions_matter(model: BertModel, tiny: tuple) -> None:
     types = np.array([[0, 0, 0, 1, 1, 1], [0, 1, 0, 1, 0, 1]])
     positions = np.array([[5, 4, 3, 2, 1, 0], [0, 2, 4, 6, 8, 10]])
-    out = model(IDS, attention_mask=MASK, token_type_ids=types, position_ids=positions)
+    out = model(IDS, attention_mask=MASK, token_type_ids=types, position_ids=positions, skip_padding=False)
     ref = numpy_bert(tiny[1], TINY, IDS, MASK, types, positions)
     assert np.abs(out.last_hidden_state - ref["last_hidden_state"]).max() < 2e-5
     assert np.abs(out.pooler_output - ref["pooler_output"]).max() < 2e-5
 
 
+@pytest.mark.parametrize(
+    "mask",
+    [
+        [[1, 1, 1, 1, 1, 0], [1, 1, 1, 1, 1, 1]],  # right padding
+        [[0, 0, 1, 1, 1, 1], [1, 1, 1, 1, 0, 0]],  # left padding: position 0 is padding, the pooler reads it
+        [[1, 0, 1, 0, 1, 0], [0, 1, 1, 0, 0, 1]],  # holes anywhere
+        [[1, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 1]],  # one real token each
+        [[0, 0, 0, 0, 0, 0], [1, 1, 0, 0, 0, 0]],  # a sequence with no real token: the dense layout is used
+    ],
+)
+def test_skip_padding_changes_only_padded_positions(model: BertModel, tiny: tuple, mask: list) -> None:
+    mask_a = np.array(mask)
+    keep = mask_a.astype(bool)
+    dense = model(IDS, attention_mask=mask_a, skip_padding=False, output_hidden_states=True, output_attentions=True)
+    packed = model(IDS, attention_mask=mask_a, output_hidden_states=True, output_attentions=True)
+    ref = numpy_bert(tiny[1], TINY, IDS, mask_a)
+    assert np.abs(dense.last_hidden_state - ref["last_hidden_state"]).max() < 2e-5
+    np.testing.assert_allclose(packed.pooler_output, dense.pooler_output, atol=1e-6, rtol=0)
+    for a, b in zip(packed.hidden_states, dense.hidden_states):
+        np.testing.assert_allclose(a[keep], b[keep], atol=1e-6, rtol=0)
+    if keep.any(axis=1).all():
+        # Documented: padded positions are zeros, except position 0, which the pooler reads and is computed.
+        computed = keep.copy()
+        computed[:, 0] = True
+        assert np.all(packed.last_hidden_state[~computed] == 0.0)
+        np.testing.assert_allclose(packed.last_hidden_state[:, 0], dense.last_hidden_state[:, 0], atol=1e-6, rtol=0)
+        for a, b in zip(packed.attentions, dense.attentions):
+            rows = np.broadcast_to(keep[:, None, :, None], a.shape)
+            np.testing.assert_allclose(a[rows], b[rows], atol=1e-6, rtol=0)
+    else:
+        assert np.array_equal(packed.last_hidden_state, dense.last_hidden_state)
+
+
 def test_output_object_and_options(model: BertModel) -> None:
-    out = model(IDS, attention_mask=MASK, output_hidden_states=True, output_attentions=True)
+    out = model(IDS, attention_mask=MASK, output_hidden_states=True, output_attentions=True, skip_padding=False)
     assert isinstance(out, BaseModelOutputWithPoolingAndCrossAttentions)
     assert out.last_hidden_state.dtype == np.float32 and out.pooler_output.shape == (2, TINY["hidden_size"])
     assert len(out.hidden_states) == TINY["num_hidden_layers"] + 1

@@ -78,15 +78,21 @@ std::unique_ptr<Encoder> make_encoder(const py::dict& cfg, const FloatArray& wor
 }
 
 void forward(Encoder& enc, const Int64Array& ids, const Int64Array& type_ids, const Int64Array& pos_ids,
-             const FloatArray& mask_add, FloatArray& last_hidden, std::optional<FloatArray> pooled,
-             const std::optional<py::list>& hidden_states, const std::optional<py::list>& attentions,
-             int num_threads) {
+             const std::optional<Int64Array>& row_pos, const Int64Array& segments,
+             const std::optional<FloatArray>& key_mask_add, int64_t seq, FloatArray& last_hidden,
+             std::optional<FloatArray> pooled, const std::optional<py::list>& hidden_states,
+             const std::optional<py::list>& attentions, int num_threads) {
   const EncoderConfig& c = enc.config();
-  require_ndim(ids, 2, "input_ids");
-  const int64_t b = ids.shape(0), s = ids.shape(1);
-  require_shape(type_ids, {b, s}, "token_type_ids");
-  require_shape(pos_ids, {b, s}, "position_ids");
-  require_shape(mask_add, {b, s}, "mask_add");
+  require_ndim(ids, 1, "ids");
+  const int64_t rows = ids.shape(0);
+  require_shape(type_ids, {rows}, "type_ids");
+  require_shape(pos_ids, {rows}, "pos_ids");
+  require_ndim(segments, 2, "segments");
+  const int64_t b = segments.shape(0);
+  require_shape(segments, {b, 4}, "segments");
+  if (row_pos) require_shape(*row_pos, {rows}, "row_pos");
+  if (key_mask_add) require_shape(*key_mask_add, {rows}, "key_mask_add");
+  const int64_t s = seq;
   require_shape(last_hidden, {b, s, c.hidden}, "last_hidden");
   require_writeable(last_hidden, "last_hidden");
   if (num_threads < 1) throw std::invalid_argument("num_threads must be >= 1");
@@ -111,10 +117,21 @@ void forward(Encoder& enc, const Int64Array& ids, const Int64Array& type_ids, co
       out.attentions.push_back(a.mutable_data());
     }
   }
-  const int64_t *ip = ids.data(), *tp = type_ids.data(), *pp = pos_ids.data();
-  const float* mp = mask_add.data();
+  std::vector<AttentionSegment> segs(static_cast<size_t>(b));
+  const int64_t* sp = segments.data();
+  for (int64_t i = 0; i < b; ++i) segs[i] = AttentionSegment{sp[4 * i], sp[4 * i + 1], sp[4 * i + 2], sp[4 * i + 3]};
+  TokenBatch tk;
+  tk.batch = b;
+  tk.seq = s;
+  tk.rows = rows;
+  tk.ids = ids.data();
+  tk.type_ids = type_ids.data();
+  tk.pos_ids = pos_ids.data();
+  tk.row_pos = row_pos ? row_pos->data() : nullptr;
+  tk.segments = segs.data();
+  tk.key_mask_add = key_mask_add ? key_mask_add->data() : nullptr;
   py::gil_scoped_release release;
-  enc.forward(ip, tp, pp, mp, b, s, out, num_threads);
+  enc.forward(tk, out, num_threads);
 }
 
 }  // namespace
@@ -124,10 +141,12 @@ void register_encoder(py::module_& m) {
       .def(py::init(&make_encoder), py::arg("config"), py::arg("word").noconvert(),
            py::arg("position").noconvert(), py::arg("token_type").noconvert(), py::arg("emb_ln_gamma").noconvert(),
            py::arg("emb_ln_beta").noconvert(), py::arg("layers"), py::arg("pooler"), py::arg("isa") = "")
-      .def("forward", &forward, py::arg("input_ids").noconvert(), py::arg("token_type_ids").noconvert(),
-           py::arg("position_ids").noconvert(), py::arg("mask_add").noconvert(), py::arg("last_hidden").noconvert(),
+      .def("forward", &forward, py::arg("ids").noconvert(), py::arg("type_ids").noconvert(),
+           py::arg("pos_ids").noconvert(), py::arg("row_pos").noconvert(), py::arg("segments").noconvert(),
+           py::arg("key_mask_add").noconvert(), py::arg("seq"), py::arg("last_hidden").noconvert(),
            py::arg("pooled").noconvert() = py::none(), py::arg("hidden_states") = py::none(),
-           py::arg("attentions") = py::none(), py::arg("num_threads") = 1)
+           py::arg("attentions") = py::none(), py::arg("num_threads") = 1,
+           "Runs the encoder on a packed token batch (see bertcore.models.bert for how it is built).")
       .def_property_readonly("isa", [](const Encoder& e) { return std::string(isa_name(e.kernels().isa)); })
       .def_property_readonly("has_pooler", &Encoder::has_pooler)
       .def_property_readonly("workspace_bytes", &Encoder::workspace_bytes)

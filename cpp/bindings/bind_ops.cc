@@ -124,9 +124,11 @@ py::tuple attention_op(const FloatArray& qkv, int64_t batch, int64_t seq, int64_
   }
   const float *qp = qkv.data(), *mp = mask_add.data();
   float* cp = ctx.mutable_data();
+  std::vector<AttentionSegment> segments(static_cast<size_t>(batch));
+  for (int64_t b = 0; b < batch; ++b) segments[b] = AttentionSegment{b * seq, seq, b * seq, seq};
   {
     py::gil_scoped_release release;
-    attention(kt, qp, batch, seq, heads, head_dim, mp, scale, cp, pp, num_threads);
+    attention(kt, qp, segments.data(), batch, heads, head_dim, mp, scale, cp, pp, seq, nullptr, num_threads);
   }
   return py::make_tuple(ctx, probs_obj);
 }

@@ -44,14 +44,15 @@ def as_int_matrix(value: Any, name: str) -> IntArray:
     return np.ascontiguousarray(array)
 
 
-def attention_mask_additive(mask: Any, shape: Tuple[int, int]) -> Tuple[FloatArray, Optional[npt.NDArray[np.bool_]]]:
-    """transformers' eager mask: 0 where the key is attended (mask != 0), finfo(float32).min elsewhere.
+def attention_mask_bool(mask: Any, shape: Tuple[int, int]) -> Optional[npt.NDArray[np.bool_]]:
+    """The padding mask as booleans (nonzero = attend, as transformers reads it), or None when not given.
 
-    Returns:
-        (additive mask [batch, seq] float32, boolean keep-mask or None when no mask was given).
+    Raises:
+        TypeError: not numbers or booleans.
+        ValueError: a shape other than input_ids' (2-D masks only).
     """
     if mask is None:
-        return np.zeros(shape, dtype=np.float32), None
+        return None
     if hasattr(mask, "detach") and hasattr(mask, "cpu"):
         mask = mask.detach().cpu().numpy()
     array = np.asarray(mask)
@@ -64,6 +65,4 @@ def attention_mask_additive(mask: Any, shape: Tuple[int, int]) -> Tuple[FloatArr
             f"attention_mask has shape {array.shape}, but input_ids has shape {shape}; "
             "bertcore takes the 2-D (batch, sequence_length) padding mask"
         )
-    keep = array.astype(bool)
-    additive = np.where(keep, np.float32(0.0), np.finfo(np.float32).min).astype(np.float32)
-    return np.ascontiguousarray(additive), keep
+    return np.ascontiguousarray(array.astype(bool))

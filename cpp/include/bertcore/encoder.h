@@ -42,12 +42,27 @@ struct EncoderWeights {
   std::shared_ptr<const PackedLinear> pooler;  // null without a pooling layer
 };
 
-// Where forward writes. Null pointers are outputs not asked for.
+// The tokens of one forward call, as a packed list of rows. The dense case has rows = batch * seq with every
+// position present; the packed case (padding skipped) holds only the rows that are computed.
+struct TokenBatch {
+  int64_t batch = 0;
+  int64_t seq = 0;   // output layout: [batch, seq]
+  int64_t rows = 0;  // rows computed
+  const int64_t* ids = nullptr;       // [rows]
+  const int64_t* type_ids = nullptr;  // [rows]
+  const int64_t* pos_ids = nullptr;   // [rows] position-embedding index
+  const int64_t* row_pos = nullptr;   // [rows] position of the row in its sequence; null when rows == batch*seq
+  const AttentionSegment* segments = nullptr;  // [batch]; a sequence's first row is its position 0 (pooler)
+  const float* key_mask_add = nullptr;         // [rows] additive key mask, or null (every key kept)
+};
+
+// Where forward writes. Null pointers are outputs not asked for. Positions of [batch, seq] that no row maps
+// to are left as they are (callers pass zeroed arrays).
 struct EncoderOutputs {
-  float* last_hidden = nullptr;               // [batch, seq, hidden]
-  float* pooled = nullptr;                    // [batch, hidden]
-  std::vector<float*> hidden_states;          // empty, or layers + 1 of [batch, seq, hidden]
-  std::vector<float*> attentions;             // empty, or layers of [batch, heads, seq, seq]
+  float* last_hidden = nullptr;       // [batch, seq, hidden]
+  float* pooled = nullptr;            // [batch, hidden]
+  std::vector<float*> hidden_states;  // empty, or layers + 1 of [batch, seq, hidden]
+  std::vector<float*> attentions;     // empty, or layers of [batch, heads, seq, seq]
 };
 
 class Encoder {
@@ -55,9 +70,8 @@ class Encoder {
   // Takes the weights; checks every shape against the config and that all linears were packed for `kt`.
   Encoder(const EncoderConfig& config, EncoderWeights weights, const KernelTable& kt);
 
-  // ids, type_ids, pos_ids: [batch, seq] int64; mask_add: [batch, seq] additive key mask.
-  void forward(const int64_t* ids, const int64_t* type_ids, const int64_t* pos_ids, const float* mask_add,
-               int64_t batch, int64_t seq, const EncoderOutputs& out, int num_threads);
+  // Runs the whole encoder. Throws std::invalid_argument on an out-of-range index or a malformed batch.
+  void forward(const TokenBatch& tokens, const EncoderOutputs& out, int num_threads);
 
   const EncoderConfig& config() const { return config_; }
   const KernelTable& kernels() const { return *kt_; }
@@ -72,6 +86,8 @@ class Encoder {
   EncoderWeights weights_;
   const KernelTable* kt_;
   std::mutex mutex_;
+  void scatter_rows(const TokenBatch& tokens, const float* src, float* dst) const;
+
   AlignedBuffer x_, qkv_, ctx_, tmp_, ffn_, pool_in_;
 };
 

@@ -62,11 +62,23 @@ struct EmbeddingTables {
 void embeddings(const KernelTable& kt, const EmbeddingTables& tables, const int64_t* ids, const int64_t* type_ids,
                 const int64_t* pos_ids, int64_t tokens, float* out, int num_threads);
 
+// Which rows of a packed token matrix belong to one sequence. Rows [row_begin, row_begin + row_count) are its
+// queries; rows [key_begin, key_begin + key_count) (a sub-range) are its keys and values.
+struct AttentionSegment {
+  int64_t row_begin = 0;
+  int64_t row_count = 0;
+  int64_t key_begin = 0;
+  int64_t key_count = 0;
+};
+
 // Multi-head scaled dot-product attention, transformers' eager form: P = softmax(Q K^T * scale + mask),
-// ctx = P V. qkv is [batch * seq][3 * hidden] (Q, K, V side by side, head h in columns h*d .. h*d+d-1 of each);
-// mask_add is [batch][seq], added to every query row (0 for kept keys, finfo(float32).min for masked ones);
-// ctx is [batch * seq][hidden]; probs, when not null, receives P as [batch][heads][seq][seq].
-void attention(const KernelTable& kt, const float* qkv, int64_t batch, int64_t seq, int64_t heads,
-               int64_t head_dim, const float* mask_add, float scale, float* ctx, float* probs, int num_threads);
+// ctx = P V, per sequence. qkv is [rows][3 * hidden] (Q, K, V side by side, head h in columns h*d .. h*d+d-1
+// of each); key_mask_add, when not null, holds one additive value per row (0 for kept keys, finfo(float32).min
+// for masked ones); ctx is [rows][hidden]. probs, when not null, receives P as [batch][heads][seq][seq] at the
+// positions row_pos gives (row_pos[r] = position of row r in its sequence; null = row - row_begin); entries
+// for rows or keys not computed are left as they are.
+void attention(const KernelTable& kt, const float* qkv, const AttentionSegment* segments, int64_t batch,
+               int64_t heads, int64_t head_dim, const float* key_mask_add, float scale, float* ctx, float* probs,
+               int64_t seq, const int64_t* row_pos, int num_threads);
 
 }  // namespace bertcore

@@ -34,4 +34,22 @@ void parallel_for(int64_t n, int num_threads, Fn&& fn) {
 #endif
 }
 
+// Calls fn(i) for every i in [0, n), handing items out one at a time to up to `num_threads` threads: for
+// work items of uneven cost (sequences of different lengths). fn must not throw.
+template <class Fn>
+void parallel_for_dynamic(int64_t n, int num_threads, Fn&& fn) {
+  if (n <= 0) return;
+  const int64_t nt = std::min<int64_t>(std::max(num_threads, 1), n);
+  if (nt <= 1) {
+    for (int64_t i = 0; i < n; ++i) fn(i);
+    return;
+  }
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(static_cast<int>(nt)) schedule(dynamic, 1)
+  for (int64_t i = 0; i < n; ++i) fn(i);
+#else
+  for (int64_t i = 0; i < n; ++i) fn(i);
+#endif
+}
+
 }  // namespace bertcore

@@ -86,11 +86,40 @@ void Encoder::release_workspace() {
   pool_in_.resize(0);
 }
 
-void Encoder::forward(const int64_t* ids, const int64_t* type_ids, const int64_t* pos_ids, const float* mask_add,
-                      int64_t batch, int64_t seq, const EncoderOutputs& out, int num_threads) {
+void Encoder::scatter_rows(const TokenBatch& tokens, const float* src, float* dst) const {
+  const int64_t h = config_.hidden;
+  const size_t row_bytes = static_cast<size_t>(h) * sizeof(float);
+  if (tokens.row_pos == nullptr) {
+    std::memcpy(dst, src, row_bytes * static_cast<size_t>(tokens.rows));
+    return;
+  }
+  for (int64_t b = 0; b < tokens.batch; ++b) {
+    const AttentionSegment& g = tokens.segments[b];
+    for (int64_t r = g.row_begin; r < g.row_begin + g.row_count; ++r) {
+      std::memcpy(dst + (b * tokens.seq + tokens.row_pos[r]) * h, src + r * h, row_bytes);
+    }
+  }
+}
+
+void Encoder::forward(const TokenBatch& tk, const EncoderOutputs& out, int num_threads) {
   const EncoderConfig& c = config_;
   const KernelTable& kt = *kt_;
-  if (batch <= 0 || seq <= 0) throw std::invalid_argument("batch and sequence length must be positive");
+  if (tk.batch <= 0 || tk.seq <= 0 || tk.rows <= 0) throw std::invalid_argument("empty batch");
+  if (tk.row_pos == nullptr && tk.rows != tk.batch * tk.seq) {
+    throw std::invalid_argument("a packed batch needs row positions");
+  }
+  for (int64_t b = 0; b < tk.batch; ++b) {
+    const AttentionSegment& g = tk.segments[b];
+    if (g.row_begin < 0 || g.row_count < 1 || g.row_begin + g.row_count > tk.rows || g.key_begin < g.row_begin ||
+        g.key_count < 0 || g.key_begin + g.key_count > g.row_begin + g.row_count || g.row_count > tk.seq) {
+      throw std::invalid_argument("malformed segment for sequence " + std::to_string(b));
+    }
+  }
+  if (tk.row_pos != nullptr) {
+    for (int64_t r = 0; r < tk.rows; ++r) {
+      if (tk.row_pos[r] < 0 || tk.row_pos[r] >= tk.seq) throw std::invalid_argument("row position out of range");
+    }
+  }
   if (out.last_hidden == nullptr) throw std::invalid_argument("forward needs a last_hidden output buffer");
   if (!out.hidden_states.empty() && static_cast<int64_t>(out.hidden_states.size()) != c.layers + 1) {
     throw std::invalid_argument("hidden_states needs layers + 1 buffers");
@@ -101,7 +130,7 @@ void Encoder::forward(const int64_t* ids, const int64_t* type_ids, const int64_t
   if (out.pooled != nullptr && weights_.pooler == nullptr) throw std::invalid_argument("this encoder has no pooler");
 
   std::lock_guard<std::mutex> lock(mutex_);
-  const int64_t h = c.hidden, t = batch * seq, inter = c.intermediate;
+  const int64_t h = c.hidden, t = tk.rows, inter = c.intermediate;
   x_.reserve(t * h);
   qkv_.reserve(t * 3 * h);
   ctx_.reserve(t * h);
@@ -121,32 +150,31 @@ void Encoder::forward(const int64_t* ids, const int64_t* type_ids, const int64_t
   e.ln_beta = weights_.emb_ln_beta.data();
   e.hidden = h;
   e.eps = c.eps;
-  embeddings(kt, e, ids, type_ids, pos_ids, t, x, num_threads);
-  const size_t state_bytes = static_cast<size_t>(t * h) * sizeof(float);
-  if (!out.hidden_states.empty()) std::memcpy(out.hidden_states[0], x, state_bytes);
+  embeddings(kt, e, tk.ids, tk.type_ids, tk.pos_ids, t, x, num_threads);
+  if (!out.hidden_states.empty()) scatter_rows(tk, x, out.hidden_states[0]);
 
   const int64_t head_dim = h / c.heads;
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
   for (int64_t li = 0; li < c.layers; ++li) {
     const EncoderLayer& l = weights_.layers[li];
     linear(kt, x, t, h, *l.qkv, qkv_.data(), 3 * h, Activation::kIdentity, nullptr, 0, num_threads);
-    attention(kt, qkv_.data(), batch, seq, c.heads, head_dim, mask_add, scale, ctx_.data(),
-              out.attentions.empty() ? nullptr : out.attentions[li], num_threads);
+    attention(kt, qkv_.data(), tk.segments, tk.batch, c.heads, head_dim, tk.key_mask_add, scale, ctx_.data(),
+              out.attentions.empty() ? nullptr : out.attentions[li], tk.seq, tk.row_pos, num_threads);
     linear(kt, ctx_.data(), t, h, *l.attn_out, tmp, h, Activation::kIdentity, x, h, num_threads);
     layer_norm_rows(kt, tmp, tmp, t, h, l.ln1_gamma.data(), l.ln1_beta.data(), c.eps, num_threads);
     linear(kt, tmp, t, h, *l.ffn_in, ffn_.data(), inter, c.act, nullptr, 0, num_threads);
     linear(kt, ffn_.data(), t, inter, *l.ffn_out, x, h, Activation::kIdentity, tmp, h, num_threads);
     layer_norm_rows(kt, x, x, t, h, l.ln2_gamma.data(), l.ln2_beta.data(), c.eps, num_threads);
-    if (!out.hidden_states.empty()) std::memcpy(out.hidden_states[li + 1], x, state_bytes);
+    if (!out.hidden_states.empty()) scatter_rows(tk, x, out.hidden_states[li + 1]);
   }
-  std::memcpy(out.last_hidden, x, state_bytes);
+  scatter_rows(tk, x, out.last_hidden);
 
   if (out.pooled != nullptr) {
-    pool_in_.reserve(batch * h);
-    for (int64_t b = 0; b < batch; ++b) {
-      std::memcpy(pool_in_.data() + b * h, x + b * seq * h, static_cast<size_t>(h) * sizeof(float));
+    pool_in_.reserve(tk.batch * h);
+    for (int64_t b = 0; b < tk.batch; ++b) {
+      std::memcpy(pool_in_.data() + b * h, x + tk.segments[b].row_begin * h, static_cast<size_t>(h) * sizeof(float));
     }
-    linear(kt, pool_in_.data(), batch, h, *weights_.pooler, out.pooled, h, Activation::kTanh, nullptr, 0,
+    linear(kt, pool_in_.data(), tk.batch, h, *weights_.pooler, out.pooled, h, Activation::kTanh, nullptr, 0,
            num_threads);
   }
 }

@@ -1,6 +1,6 @@
 // Multi-head attention in transformers' eager form (see ops.h), built on the GEMM register tile.
 //
-// One work unit per (sequence, head). K and V of the head are packed once into the microkernel's B layout;
+// One work unit per (sequence, head), handed out dynamically (sequences differ in length). K and V of the head are packed once into the microkernel's B layout;
 // then, per block of MR query rows: scores = Q_blk · K^T (k = head_dim), each row scaled, masked and
 // soft-maxed (kt.softmax after the scale and mask, in transformers' order: (q·k) * scale + mask), and
 // ctx_blk = P_blk · V (k = seq). Scratch lives in per-thread buffers that grow to the largest shape seen.
@@ -57,52 +57,70 @@ struct AttentionScratch {
 
 }  // namespace
 
-void attention(const KernelTable& kt, const float* qkv, int64_t batch, int64_t seq, int64_t heads,
-               int64_t head_dim, const float* mask_add, float scale, float* ctx, float* probs, int num_threads) {
-  if (batch <= 0 || seq <= 0) return;
+void attention(const KernelTable& kt, const float* qkv, const AttentionSegment* segments, int64_t batch,
+               int64_t heads, int64_t head_dim, const float* key_mask_add, float scale, float* ctx, float* probs,
+               int64_t seq, const int64_t* row_pos, int num_threads) {
+  if (batch <= 0) return;
   const int64_t hidden = heads * head_dim;
   const int64_t ld = 3 * hidden;
   const int mr = kt.gemm_mr, nr = kt.gemm_nr;
-  const int64_t seq_nr = round_up(seq, nr);
+  int64_t max_keys = 0;
+  for (int64_t b = 0; b < batch; ++b) max_keys = std::max(max_keys, segments[b].key_count);
+  const int64_t keys_nr = round_up(std::max<int64_t>(max_keys, 1), nr);
   const int64_t dim_nr = round_up(head_dim, nr);
-  parallel_for(batch * heads, num_threads, [&](int64_t begin, int64_t end) {
+  parallel_for_dynamic(batch * heads, num_threads, [&](int64_t unit) {
+    const int64_t b = unit / heads, h = unit % heads;
+    const AttentionSegment& g = segments[b];
+    if (g.row_count <= 0) return;
+    const int64_t nk = g.key_count;
     thread_local AttentionScratch s;
-    s.kpack.reserve(seq_nr * head_dim);
-    s.vpack.reserve(dim_nr * seq);
-    s.apack.reserve(static_cast<int64_t>(mr) * std::max(seq, head_dim));
-    s.scores.reserve(static_cast<int64_t>(mr) * seq_nr);
-    for (int64_t unit = begin; unit < end; ++unit) {
-      const int64_t b = unit / heads, h = unit % heads;
-      const float* base = qkv + b * seq * ld;
-      const float* q = base + h * head_dim;
-      const float* k = base + hidden + h * head_dim;
-      const float* v = base + 2 * hidden + h * head_dim;
-      const float* mask = mask_add + b * seq;
-      pack_b_transposed(k, ld, seq, head_dim, nr, s.kpack.data());
-      pack_b_rows(v, ld, head_dim, seq, nr, s.vpack.data());
-      for (int64_t i0 = 0; i0 < seq; i0 += mr) {
-        const int64_t rows = std::min<int64_t>(mr, seq - i0);
-        float* sc = s.scores.data();
-        pack_a(q + i0 * ld, ld, rows, head_dim, mr, s.apack.data());
-        for (int64_t j0 = 0; j0 < seq; j0 += nr) {
-          kt.gemm_ukernel(head_dim, s.apack.data(), s.kpack.data() + (j0 / nr) * head_dim * nr, sc + j0, seq_nr,
-                          rows, std::min<int64_t>(nr, seq - j0), 0);
-        }
-        for (int64_t i = 0; i < rows; ++i) {
-          float* row = sc + i * seq_nr;
-          kt.scale(scale, row, row, seq);
-          kt.add3(row, mask, nullptr, row, seq);
-          kt.softmax(row, seq);
-          if (probs != nullptr) {
-            std::memcpy(probs + ((b * heads + h) * seq + i0 + i) * seq, row, static_cast<size_t>(seq) * sizeof(float));
+    s.kpack.reserve(keys_nr * head_dim);
+    s.vpack.reserve(dim_nr * std::max<int64_t>(max_keys, 1));
+    s.apack.reserve(static_cast<int64_t>(mr) * std::max(max_keys, head_dim));
+    s.scores.reserve(static_cast<int64_t>(mr) * keys_nr);
+    const float* q = qkv + g.row_begin * ld + h * head_dim;
+    const float* k = qkv + g.key_begin * ld + hidden + h * head_dim;
+    const float* v = qkv + g.key_begin * ld + 2 * hidden + h * head_dim;
+    const float* mask = key_mask_add != nullptr ? key_mask_add + g.key_begin : nullptr;
+    if (nk <= 0) {
+      // No keys at all: transformers' softmax over an all-masked row is uniform over the masked keys, which a
+      // packed batch no longer holds; the caller only builds such segments for rows it then discards.
+      for (int64_t i = 0; i < g.row_count; ++i) {
+        std::memset(ctx + (g.row_begin + i) * hidden + h * head_dim, 0, static_cast<size_t>(head_dim) * sizeof(float));
+      }
+      return;
+    }
+    pack_b_transposed(k, ld, nk, head_dim, nr, s.kpack.data());
+    pack_b_rows(v, ld, head_dim, nk, nr, s.vpack.data());
+    for (int64_t i0 = 0; i0 < g.row_count; i0 += mr) {
+      const int64_t rows = std::min<int64_t>(mr, g.row_count - i0);
+      float* sc = s.scores.data();
+      pack_a(q + i0 * ld, ld, rows, head_dim, mr, s.apack.data());
+      for (int64_t j0 = 0; j0 < nk; j0 += nr) {
+        kt.gemm_ukernel(head_dim, s.apack.data(), s.kpack.data() + (j0 / nr) * head_dim * nr, sc + j0, keys_nr,
+                        rows, std::min<int64_t>(nr, nk - j0), 0);
+      }
+      for (int64_t i = 0; i < rows; ++i) {
+        float* row = sc + i * keys_nr;
+        kt.scale(scale, row, row, nk);
+        if (mask != nullptr) kt.add3(row, mask, nullptr, row, nk);
+        kt.softmax(row, nk);
+        if (probs != nullptr) {
+          const int64_t r = g.row_begin + i0 + i;
+          const int64_t qpos = row_pos != nullptr ? row_pos[r] : r - g.row_begin;
+          float* dst = probs + ((b * heads + h) * seq + qpos) * seq;
+          if (row_pos == nullptr) {
+            std::memcpy(dst, row, static_cast<size_t>(nk) * sizeof(float));
+          } else {
+            for (int64_t j = 0; j < nk; ++j) dst[row_pos[g.key_begin + j]] = row[j];
           }
         }
-        pack_a(sc, seq_nr, rows, seq, mr, s.apack.data());
-        float* out = ctx + (b * seq + i0) * hidden + h * head_dim;
-        for (int64_t j0 = 0; j0 < head_dim; j0 += nr) {
-          kt.gemm_ukernel(seq, s.apack.data(), s.vpack.data() + (j0 / nr) * seq * nr, out + j0, hidden, rows,
-                          std::min<int64_t>(nr, head_dim - j0), 0);
-        }
+      }
+      pack_a(sc, keys_nr, rows, nk, mr, s.apack.data());
+      float* out = ctx + (g.row_begin + i0) * hidden + h * head_dim;
+      for (int64_t j0 = 0; j0 < head_dim; j0 += nr) {
+        kt.gemm_ukernel(nk, s.apack.data(), s.vpack.data() + (j0 / nr) * nk * nr, out + j0, hidden, rows,
+                        std::min<int64_t>(nr, head_dim - j0), 0);
       }
     }
   });

@@ -12,7 +12,8 @@ import numpy.typing as npt
 from .. import _core
 from ..config import BertConfig, PathLike
 from ..cpu import default_num_threads
-from ..inputs import as_int_matrix, attention_mask_additive
+from ..batching import make_token_batch
+from ..inputs import as_int_matrix, attention_mask_bool
 from ..outputs import BaseModelOutputWithPoolingAndCrossAttentions
 from ..weights import Checkpoint, Shape, check_tensors, find_checkpoint
 
@@ -256,6 +257,7 @@ class BertModel:
         output_hidden_states: Optional[bool] = None,
         return_dict: Optional[bool] = None,
         use_cache: Optional[bool] = None,
+        skip_padding: bool = True,
         **kwargs: Any,
     ) -> Union[BaseModelOutputWithPoolingAndCrossAttentions, Tuple[Any, ...]]:
         """Runs the encoder, like transformers' ``BertModel.forward``.
@@ -269,6 +271,12 @@ class BertModel:
             output_hidden_states: also return the embeddings output and every layer's output.
             return_dict: False returns the plain tuple of the non-None fields.
             use_cache: accepted for compatibility; an encoder keeps no cache.
+            skip_padding: compute only the positions where attention_mask is 1 (the dense layers run on the
+                real tokens of all sequences packed together, attention per sequence over its real tokens).
+                Outputs at padded positions are then zeros (last_hidden_state, hidden_states, and attention
+                rows of padded queries), except position 0, which the pooler reads and which is always
+                computed; real positions and pooler_output are unchanged. False computes every
+                position exactly as transformers does.
 
         Returns:
             ``BaseModelOutputWithPoolingAndCrossAttentions`` with float32 arrays (or its tuple).
@@ -295,7 +303,7 @@ class BertModel:
         batch, seq = ids.shape
         if batch == 0 or seq == 0:
             raise ValueError(f"input_ids is empty (shape {ids.shape}); pass at least one token per sequence")
-        mask_add, _ = attention_mask_additive(attention_mask, (batch, seq))
+        keep = attention_mask_bool(attention_mask, (batch, seq))
         if token_type_ids is None:
             types = np.zeros((batch, seq), dtype=np.int64)
         else:
@@ -310,24 +318,28 @@ class BertModel:
         else:
             positions = self._broadcast(as_int_matrix(position_ids, "position_ids"), batch, seq, "position_ids")
 
+        tokens = make_token_batch(ids, types, positions, keep, bool(skip_padding))
+        new = np.zeros if tokens.skipped else np.empty
         h, layers = c.hidden_size, c.num_hidden_layers
         hidden_states: Optional[List[FloatArray]] = None
         if output_hidden_states:
-            hidden_states = [np.empty((batch, seq, h), dtype=np.float32) for _ in range(layers + 1)]
+            hidden_states = [new((batch, seq, h), dtype=np.float32) for _ in range(layers + 1)]
             last_hidden = hidden_states[-1]
         else:
-            last_hidden = np.empty((batch, seq, h), dtype=np.float32)
+            last_hidden = new((batch, seq, h), dtype=np.float32)
         pooled = np.empty((batch, h), dtype=np.float32) if self.has_pooler else None
         attentions: Optional[List[FloatArray]] = None
         if output_attentions:
-            attentions = [
-                np.empty((batch, c.num_attention_heads, seq, seq), dtype=np.float32) for _ in range(layers)
-            ]
+            # Masked keys get probability exactly 0, so the dense layout fills every entry anyway.
+            attentions = [np.zeros((batch, c.num_attention_heads, seq, seq), dtype=np.float32) for _ in range(layers)]
         self._encoder.forward(
-            ids,
-            types,
-            positions,
-            mask_add,
+            tokens.ids,
+            tokens.type_ids,
+            tokens.pos_ids,
+            tokens.row_pos,
+            tokens.segments,
+            tokens.key_mask_add,
+            seq,
             last_hidden,
             pooled,
             hidden_states,
