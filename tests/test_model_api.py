@@ -104,7 +104,7 @@ def test_output_object_and_options(model: BertModel) -> None:
     assert np.all(out.attentions[0][0, :, :, 5] == 0.0)  # the padded key gets no attention
     assert out.past_key_values is None and out.cross_attentions is None
     assert list(out.keys()) == ["last_hidden_state", "pooler_output", "hidden_states", "attentions"]
-    tup = model(IDS, attention_mask=MASK, return_dict=False)
+    tup = model(IDS, attention_mask=MASK, return_dict=False, skip_padding=False)
     assert isinstance(tup, tuple) and len(tup) == 2
     assert np.array_equal(tup[0], out.last_hidden_state)
 
