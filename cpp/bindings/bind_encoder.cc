@@ -31,10 +31,11 @@ T get(const py::dict& d, const char* key) {
 }
 
 std::unique_ptr<Encoder> make_encoder(const py::dict& cfg, const FloatArray& word,
-                                      const std::optional<FloatArray>& position, const FloatArray& token_type,
+                                      const std::optional<FloatArray>& position,
+                                      const std::optional<FloatArray>& token_type,
                                       const FloatArray& emb_ln_gamma, const FloatArray& emb_ln_beta,
                                       const py::list& layers, std::shared_ptr<PackedLinear> pooler,
-                                      const std::string& isa) {
+                                      std::shared_ptr<PackedLinear> emb_project, const std::string& isa) {
   EncoderConfig c;
   c.hidden = get<int64_t>(cfg, "hidden");
   c.heads = get<int64_t>(cfg, "heads");
@@ -46,11 +47,13 @@ std::unique_ptr<Encoder> make_encoder(const py::dict& cfg, const FloatArray& wor
   c.eps = get<float>(cfg, "eps");
   c.act = parse_activation(get<std::string>(cfg, "activation"));
   c.absolute_positions = get<bool>(cfg, "absolute_positions");
+  if (cfg.contains("embedding_size")) c.embedding_size = cfg["embedding_size"].cast<int64_t>();
+  if (cfg.contains("emb_eps")) c.emb_eps = cfg["emb_eps"].cast<float>();
 
   EncoderWeights w;
   w.word = copy_vector(word, "word embeddings");
   if (position) w.position = copy_vector(*position, "position embeddings");
-  w.token_type = copy_vector(token_type, "token type embeddings");
+  if (token_type) w.token_type = copy_vector(*token_type, "token type embeddings");
   w.emb_ln_gamma = copy_vector(emb_ln_gamma, "embeddings LayerNorm weight");
   w.emb_ln_beta = copy_vector(emb_ln_beta, "embeddings LayerNorm bias");
   for (const py::handle& item : layers) {
@@ -68,6 +71,7 @@ std::unique_ptr<Encoder> make_encoder(const py::dict& cfg, const FloatArray& wor
     w.layers.push_back(std::move(l));
   }
   w.pooler = std::move(pooler);
+  w.emb_project = std::move(emb_project);
   Isa chosen;
   if (isa.empty()) {
     chosen = kernels().isa;
@@ -140,7 +144,8 @@ void register_encoder(py::module_& m) {
   py::class_<Encoder>(m, "Encoder", "The BERT encoder core; built by bertcore's model classes.")
       .def(py::init(&make_encoder), py::arg("config"), py::arg("word").noconvert(),
            py::arg("position").noconvert(), py::arg("token_type").noconvert(), py::arg("emb_ln_gamma").noconvert(),
-           py::arg("emb_ln_beta").noconvert(), py::arg("layers"), py::arg("pooler"), py::arg("isa") = "")
+           py::arg("emb_ln_beta").noconvert(), py::arg("layers"), py::arg("pooler"),
+           py::arg("emb_project") = py::none(), py::arg("isa") = "")
       .def("forward", &forward, py::arg("ids").noconvert(), py::arg("type_ids").noconvert(),
            py::arg("pos_ids").noconvert(), py::arg("row_pos").noconvert(), py::arg("segments").noconvert(),
            py::arg("key_mask_add").noconvert(), py::arg("seq"), py::arg("last_hidden").noconvert(),

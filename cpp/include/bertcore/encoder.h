@@ -21,8 +21,10 @@ struct EncoderConfig {
   int64_t intermediate = 0;
   int64_t vocab = 0;
   int64_t max_positions = 0;
-  int64_t type_vocab = 0;
-  float eps = 1e-12f;
+  int64_t type_vocab = 0;      // 0: no token type embeddings (DistilBERT)
+  int64_t embedding_size = 0;  // width of the embedding tables; 0 = hidden. Else emb_project maps it to hidden.
+  float eps = 1e-12f;          // every LayerNorm
+  float emb_eps = 0.0f;        // the embeddings LayerNorm; 0 = eps
   Activation act = Activation::kGeluErf;
   bool absolute_positions = true;
 };
@@ -38,6 +40,7 @@ struct EncoderLayer {
 
 struct EncoderWeights {
   AlignedBuffer word, position, token_type, emb_ln_gamma, emb_ln_beta;
+  std::shared_ptr<const PackedLinear> emb_project;  // [hidden, embedding_size] when the sizes differ
   std::vector<EncoderLayer> layers;
   std::shared_ptr<const PackedLinear> pooler;  // null without a pooling layer
 };
@@ -88,7 +91,7 @@ class Encoder {
   std::mutex mutex_;
   void scatter_rows(const TokenBatch& tokens, const float* src, float* dst) const;
 
-  AlignedBuffer x_, qkv_, ctx_, tmp_, ffn_, pool_in_;
+  AlignedBuffer x_, xe_, qkv_, ctx_, tmp_, ffn_, pool_in_;
 };
 
 }  // namespace bertcore

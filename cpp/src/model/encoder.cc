@@ -39,7 +39,7 @@ void check_vector(const AlignedBuffer& b, int64_t n, const std::string& name) {
 Encoder::Encoder(const EncoderConfig& c, EncoderWeights weights, const KernelTable& kt)
     : config_(c), weights_(std::move(weights)), kt_(&kt) {
   if (c.hidden <= 0 || c.heads <= 0 || c.layers < 0 || c.intermediate <= 0 || c.vocab <= 0 ||
-      c.type_vocab <= 0 || (c.absolute_positions && c.max_positions <= 0)) {
+      c.type_vocab < 0 || c.embedding_size < 0 || (c.absolute_positions && c.max_positions <= 0)) {
     throw std::invalid_argument("encoder config has a non-positive size");
   }
   if (c.hidden % c.heads != 0) {
@@ -47,11 +47,17 @@ Encoder::Encoder(const EncoderConfig& c, EncoderWeights weights, const KernelTab
                                 std::to_string(c.heads) + " attention heads");
   }
   const int64_t h = c.hidden;
-  check_vector(weights_.word, c.vocab * h, "word embeddings");
-  if (c.absolute_positions) check_vector(weights_.position, c.max_positions * h, "position embeddings");
-  check_vector(weights_.token_type, c.type_vocab * h, "token type embeddings");
-  check_vector(weights_.emb_ln_gamma, h, "embeddings LayerNorm weight");
-  check_vector(weights_.emb_ln_beta, h, "embeddings LayerNorm bias");
+  const int64_t e = c.embedding_size > 0 ? c.embedding_size : h;
+  check_vector(weights_.word, c.vocab * e, "word embeddings");
+  if (c.absolute_positions) check_vector(weights_.position, c.max_positions * e, "position embeddings");
+  check_vector(weights_.token_type, c.type_vocab * e, "token type embeddings");
+  check_vector(weights_.emb_ln_gamma, e, "embeddings LayerNorm weight");
+  check_vector(weights_.emb_ln_beta, e, "embeddings LayerNorm bias");
+  if (e != h) {
+    check_linear(weights_.emb_project, h, e, kt, "embeddings projection");
+  } else if (weights_.emb_project != nullptr) {
+    check_linear(weights_.emb_project, h, h, kt, "embeddings projection");
+  }
   if (static_cast<int64_t>(weights_.layers.size()) != c.layers) {
     throw std::invalid_argument("got " + std::to_string(weights_.layers.size()) + " layers, config says " +
                                 std::to_string(c.layers));
@@ -73,12 +79,13 @@ Encoder::Encoder(const EncoderConfig& c, EncoderWeights weights, const KernelTab
 
 int64_t Encoder::workspace_bytes() const {
   return static_cast<int64_t>(sizeof(float)) *
-         (x_.size() + qkv_.size() + ctx_.size() + tmp_.size() + ffn_.size() + pool_in_.size());
+         (x_.size() + xe_.size() + qkv_.size() + ctx_.size() + tmp_.size() + ffn_.size() + pool_in_.size());
 }
 
 void Encoder::release_workspace() {
   std::lock_guard<std::mutex> lock(mutex_);
   x_.resize(0);
+  xe_.resize(0);
   qkv_.resize(0);
   ctx_.resize(0);
   tmp_.resize(0);
@@ -144,13 +151,20 @@ void Encoder::forward(const TokenBatch& tk, const EncoderOutputs& out, int num_t
   e.vocab = c.vocab;
   e.position = c.absolute_positions ? weights_.position.data() : nullptr;
   e.max_positions = c.max_positions;
-  e.token_type = weights_.token_type.data();
+  e.token_type = c.type_vocab > 0 ? weights_.token_type.data() : nullptr;
   e.type_vocab = c.type_vocab;
   e.ln_gamma = weights_.emb_ln_gamma.data();
   e.ln_beta = weights_.emb_ln_beta.data();
-  e.hidden = h;
-  e.eps = c.eps;
-  embeddings(kt, e, tk.ids, tk.type_ids, tk.pos_ids, t, x, num_threads);
+  e.hidden = c.embedding_size > 0 ? c.embedding_size : h;
+  e.eps = c.emb_eps > 0.0f ? c.emb_eps : c.eps;
+  if (weights_.emb_project != nullptr) {
+    xe_.reserve(t * e.hidden);
+    embeddings(kt, e, tk.ids, tk.type_ids, tk.pos_ids, t, xe_.data(), num_threads);
+    linear(kt, xe_.data(), t, e.hidden, *weights_.emb_project, x, h, Activation::kIdentity, nullptr, 0,
+           num_threads);
+  } else {
+    embeddings(kt, e, tk.ids, tk.type_ids, tk.pos_ids, t, x, num_threads);
+  }
   if (!out.hidden_states.empty()) scatter_rows(tk, x, out.hidden_states[0]);
 
   const int64_t head_dim = h / c.heads;

@@ -1,4 +1,6 @@
-// Embeddings: word + token type (+ absolute position), then LayerNorm, in transformers' order of additions.
+// Embeddings: (word + token type) + absolute position, then LayerNorm, in transformers' order of additions;
+// token types and positions are optional (DistilBERT has no token types; relative-position models no positions).
+#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -23,7 +25,7 @@ void embeddings(const KernelTable& kt, const EmbeddingTables& e, const int64_t* 
                 const int64_t* pos_ids, int64_t tokens, float* out, int num_threads) {
   if (tokens <= 0) return;
   check_range(ids, tokens, e.vocab, "input_ids");
-  check_range(type_ids, tokens, e.type_vocab, "token_type_ids");
+  if (e.token_type != nullptr) check_range(type_ids, tokens, e.type_vocab, "token_type_ids");
   if (e.position != nullptr) check_range(pos_ids, tokens, e.max_positions, "position_ids");
   const int64_t h = e.hidden;
   const int threads = tokens * h < 16384 ? 1 : num_threads;
@@ -31,7 +33,14 @@ void embeddings(const KernelTable& kt, const EmbeddingTables& e, const int64_t* 
     for (int64_t t = begin; t < end; ++t) {
       float* row = out + t * h;
       const float* pos = e.position != nullptr ? e.position + pos_ids[t] * h : nullptr;
-      kt.add3(e.word + ids[t] * h, e.token_type + type_ids[t] * h, pos, row, h);
+      const float* word = e.word + ids[t] * h;
+      if (e.token_type != nullptr) {
+        kt.add3(word, e.token_type + type_ids[t] * h, pos, row, h);
+      } else if (pos != nullptr) {
+        kt.add3(word, pos, nullptr, row, h);
+      } else {
+        std::memcpy(row, word, static_cast<size_t>(h) * sizeof(float));
+      }
       kt.layer_norm(row, row, e.ln_gamma, e.ln_beta, h, e.eps);
     }
   });
