@@ -26,18 +26,18 @@ enum class Activation : int {
 struct KernelTable {
   Isa isa = Isa::kScalar;
 
-  // --- GEMM: C[m x n] (+)= A_packed · B_packed for one MR x NR register tile.
-  // a: MR x k panel, k-major (a[p * MR + i] is row i, column p), rows past the matrix zero-filled.
+  // --- GEMM: C[m x n] (+)= A · B_packed for one MR x NR register tile.
+  // a: m rows of k floats, row i at a + i * lda (row-major, not packed; rows past m are never read).
   // b: k x NR panel, k-major (b[p * NR + j] is output column j), columns past the matrix zero-filled.
-  // c: row-major with leading dimension ldc; only the top-left m x n (m <= MR, n <= NR) is written.
+  // c: row-major with leading dimension ldc; only the top-left m x n (1 <= m <= MR, n <= NR) is written.
   // accumulate = 0 overwrites c, 1 adds to it.
   int gemm_mr = 0;
   int gemm_nr = 0;
   int gemm_kc = 0;  // K block: an A micro-panel of MR x KC stays in L1
   int gemm_mc = 0;  // M block: multiple of MR
   int gemm_nc = 0;  // N block: multiple of NR; the NC x KC slice of B stays in L2
-  void (*gemm_ukernel)(int64_t k, const float* a, const float* b, float* c, int64_t ldc, int64_t m, int64_t n,
-                       int accumulate) = nullptr;
+  void (*gemm_ukernel)(int64_t k, const float* a, int64_t lda, const float* b, float* c, int64_t ldc, int64_t m,
+                       int64_t n, int accumulate) = nullptr;
 
   // --- Row kernels, each on one contiguous row of n floats.
   // Epilogue of a dense layer, in place: c = act(c + bias) (+ residual). bias and residual may be null.

@@ -1,14 +1,16 @@
 // GEMM register-tile microkernel, written once and compiled per family by gemm_<isa>.cc.
 //
-// Contract (see KernelTable::gemm_ukernel): computes the MR x NR tile A_panel · B_panel over k steps, where
-// a[p * MR + i] is row i at step p and b[p * NR + j] is column j at step p (both zero-padded past the matrix
-// edge by the packing routines in src/ops/matmul.cc), then writes or adds the top-left m x n of it to c
-// (row-major, leading dimension ldc). Full tiles store straight from registers; edge tiles go through a small
-// stack buffer so nothing outside the m x n region is touched. No alignment is assumed. Single-threaded.
+// Contract (see KernelTable::gemm_ukernel): computes the MR x NR tile A · B_panel over k steps, where row i
+// of A is a + i * lda (read straight from the caller's matrix: no packing of A) and b[p * NR + j] is column j
+// at step p (zero-padded past the matrix edge by pack_linear / the attention packers). Rows i >= m are never
+// read: their row pointer is clamped to row m - 1 and their results are dropped. Full tiles store straight
+// from registers; edge tiles go through a small stack buffer so nothing outside the m x n region is touched.
+// No alignment is assumed. Single-threaded.
 //
 // The vector families keep MR x (NR / width) accumulators in registers and, per step, load NR / width vectors
 // of B and broadcast MR scalars of A (the tinyBLAS/BLIS register tile with the roles of x and W as in
-// x · W^T): AVX-512 uses 8 x 48 (24 zmm accumulators), AVX2 6 x 16 (12 ymm accumulators).
+// x · W^T): AVX-512 uses 8 x 48 (24 zmm accumulators), AVX2 6 x 16 (12 ymm accumulators). B is prefetched a
+// few steps ahead into L1 (it streams from L2; A's rows are re-read across the W panels and stay in L1).
 #pragma once
 
 #include "bertcore/kernels.h"
@@ -41,12 +43,13 @@ constexpr int kNC = 768;
 #if defined(BERTCORE_KERNEL_SCALAR)
 
 // Plain loops: the obviously-right fallback and test oracle.
-void gemm_ukernel_impl(int64_t k, const float* a, const float* b, float* c, int64_t ldc, int64_t m, int64_t n,
-                       int accumulate) {
+void gemm_ukernel_impl(int64_t k, const float* a, int64_t lda, const float* b, float* c, int64_t ldc, int64_t m,
+                       int64_t n, int accumulate) {
   float acc[kMR][kNR] = {};
-  for (int64_t p = 0; p < k; ++p) {
-    for (int i = 0; i < kMR; ++i) {
-      const float av = a[p * kMR + i];
+  for (int64_t i = 0; i < m; ++i) {
+    const float* ai = a + i * lda;
+    for (int64_t p = 0; p < k; ++p) {
+      const float av = ai[p];
       for (int j = 0; j < kNR; ++j) acc[i][j] += av * b[p * kNR + j];
     }
   }
@@ -60,22 +63,28 @@ void gemm_ukernel_impl(int64_t k, const float* a, const float* b, float* c, int6
 #else
 
 constexpr int kNV = kNR / Vec::kWidth;
+constexpr int64_t kPrefetchSteps = 8;  // B rows ahead; 8 steps x NR floats = 1.5 KB (AVX-512)
 
-void gemm_ukernel_impl(int64_t k, const float* a, const float* b, float* c, int64_t ldc, int64_t m, int64_t n,
-                       int accumulate) {
+void gemm_ukernel_impl(int64_t k, const float* a, int64_t lda, const float* b, float* c, int64_t ldc, int64_t m,
+                       int64_t n, int accumulate) {
   using V = Vec;
+  const float* rows[kMR];
+  for (int i = 0; i < kMR; ++i) rows[i] = a + (i < m ? i : m - 1) * lda;
   V::T acc[kMR][kNV];
   for (int i = 0; i < kMR; ++i)
     for (int j = 0; j < kNV; ++j) acc[i][j] = V::zero();
 
   for (int64_t p = 0; p < k; ++p) {
+    // One step of B is NR floats: 3 cache lines (AVX-512) or 1 (AVX2); fetch each of the step kPrefetchSteps on.
+    for (int l = 0; l < kNR * 4; l += 64) {
+      _mm_prefetch(reinterpret_cast<const char*>(b + kPrefetchSteps * kNR) + l, _MM_HINT_T0);
+    }
     V::T bv[kNV];
     for (int j = 0; j < kNV; ++j) bv[j] = V::load(b + j * Vec::kWidth);
     for (int i = 0; i < kMR; ++i) {
-      const V::T av = V::set1(a[i]);
+      const V::T av = V::set1(rows[i][p]);
       for (int j = 0; j < kNV; ++j) acc[i][j] = V::fma(av, bv[j], acc[i][j]);
     }
-    a += kMR;
     b += kNR;
   }
 

@@ -42,17 +42,8 @@ void pack_b_rows(const float* src, int64_t ld, int64_t cols, int64_t k, int nr, 
   }
 }
 
-// A panel: a[p * mr + i] = src[i * ld + p], rows past `rows` zero.
-void pack_a(const float* src, int64_t ld, int64_t rows, int64_t k, int mr, float* dst) {
-  for (int64_t p = 0; p < k; ++p) {
-    int64_t i = 0;
-    for (; i < rows; ++i) dst[p * mr + i] = src[i * ld + p];
-    for (; i < mr; ++i) dst[p * mr + i] = 0.0f;
-  }
-}
-
 struct AttentionScratch {
-  AlignedBuffer kpack, vpack, apack, scores;
+  AlignedBuffer kpack, vpack, scores;
 };
 
 }  // namespace
@@ -76,7 +67,6 @@ void attention(const KernelTable& kt, const float* qkv, const AttentionSegment* 
     thread_local AttentionScratch s;
     s.kpack.reserve(keys_nr * head_dim);
     s.vpack.reserve(dim_nr * std::max<int64_t>(max_keys, 1));
-    s.apack.reserve(static_cast<int64_t>(mr) * std::max(max_keys, head_dim));
     s.scores.reserve(static_cast<int64_t>(mr) * keys_nr);
     const float* q = qkv + g.row_begin * ld + h * head_dim;
     const float* k = qkv + g.key_begin * ld + hidden + h * head_dim;
@@ -95,9 +85,8 @@ void attention(const KernelTable& kt, const float* qkv, const AttentionSegment* 
     for (int64_t i0 = 0; i0 < g.row_count; i0 += mr) {
       const int64_t rows = std::min<int64_t>(mr, g.row_count - i0);
       float* sc = s.scores.data();
-      pack_a(q + i0 * ld, ld, rows, head_dim, mr, s.apack.data());
       for (int64_t j0 = 0; j0 < nk; j0 += nr) {
-        kt.gemm_ukernel(head_dim, s.apack.data(), s.kpack.data() + (j0 / nr) * head_dim * nr, sc + j0, keys_nr,
+        kt.gemm_ukernel(head_dim, q + i0 * ld, ld, s.kpack.data() + (j0 / nr) * head_dim * nr, sc + j0, keys_nr,
                         rows, std::min<int64_t>(nr, nk - j0), 0);
       }
       for (int64_t i = 0; i < rows; ++i) {
@@ -116,10 +105,9 @@ void attention(const KernelTable& kt, const float* qkv, const AttentionSegment* 
           }
         }
       }
-      pack_a(sc, keys_nr, rows, nk, mr, s.apack.data());
       float* out = ctx + (g.row_begin + i0) * hidden + h * head_dim;
       for (int64_t j0 = 0; j0 < head_dim; j0 += nr) {
-        kt.gemm_ukernel(nk, s.apack.data(), s.vpack.data() + (j0 / nr) * nk * nr, out + j0, hidden, rows,
+        kt.gemm_ukernel(nk, sc, keys_nr, s.vpack.data() + (j0 / nr) * nk * nr, out + j0, hidden, rows,
                         std::min<int64_t>(nr, head_dim - j0), 0);
       }
     }

@@ -1,8 +1,8 @@
 // Dense layers: packing W once, then the BLIS loops around the family's register tile.
 //
 // Loop nest for y = x · W^T (x: m x k, W^T: k x n), per work unit (an MC x NC block of y):
-//   for pc in K step KC:          pack x[ic:ic+MC, pc:pc+KC] into MR-row panels (thread-local buffer)
-//     for ir in MC step MR:       the x micro-panel (MR x KC) stays in L1
+//   for pc in K step KC:
+//     for ir in MC step MR:       the x rows (MR x KC, read in place: x is not packed) stay in L1
 //       for jr in NC step NR:     W micro-panels (KC x NR, pre-packed) stream from L2
 //         ukernel; after the last pc, the epilogue (bias, activation, residual) on the tile while it is hot.
 // Work units are spread over threads; when M is small, N is split finer so every thread has work.
@@ -18,20 +18,6 @@ namespace {
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
-
-// a[p * mr + i] = x[(row0 + i) * ldx + col0 + p], zero rows past `rows`.
-void pack_a(const float* x, int64_t ldx, int64_t rows, int64_t kc, int mr, float* a) {
-  for (int64_t p = 0; p < kc; ++p) {
-    int64_t i = 0;
-    for (; i < rows; ++i) a[p * mr + i] = x[i * ldx + p];
-    for (; i < mr; ++i) a[p * mr + i] = 0.0f;
-  }
-}
-
-AlignedBuffer& thread_pack_buffer() {
-  thread_local AlignedBuffer buffer;
-  return buffer;
-}
 
 }  // namespace
 
@@ -95,9 +81,6 @@ void linear(const KernelTable& kt, const float* x, int64_t m, int64_t ldx, const
   const float* bias = w.bias.size() > 0 ? w.bias.data() : nullptr;
 
   parallel_for(mblocks * nblocks, num_threads, [&](int64_t begin, int64_t end) {
-    AlignedBuffer& abuf = thread_pack_buffer();
-    abuf.reserve(round_up(mc, mr) * kc_max);
-    float* apack = abuf.data();
     for (int64_t unit = begin; unit < end; ++unit) {
       const int64_t ib = unit / nblocks, jb = unit % nblocks;
       const int64_t i0 = ib * mc, rows = std::min(mc, m - i0);
@@ -106,17 +89,14 @@ void linear(const KernelTable& kt, const float* x, int64_t m, int64_t ldx, const
         const int64_t kc = std::min(kc_max, k - pc);
         const bool last = pc + kc >= k;
         for (int64_t ir = 0; ir < rows; ir += mr) {
-          pack_a(x + (i0 + ir) * ldx + pc, ldx, std::min<int64_t>(mr, rows - ir), kc, mr, apack + ir * kc);
-        }
-        for (int64_t ir = 0; ir < rows; ir += mr) {
           const int64_t mrows = std::min<int64_t>(mr, rows - ir);
-          const float* ap = apack + ir * kc;
+          const float* ap = x + (i0 + ir) * ldx + pc;
           for (int64_t jr = 0; jr < cols; jr += nr) {
             const int64_t ncols = std::min<int64_t>(nr, cols - jr);
             const int64_t col = j0 + jr;
             const float* bp = w.panel(col / nr) + pc * nr;
             float* c = y + (i0 + ir) * ldy + col;
-            kt.gemm_ukernel(kc, ap, bp, c, ldy, mrows, ncols, pc > 0 ? 1 : 0);
+            kt.gemm_ukernel(kc, ap, ldx, bp, c, ldy, mrows, ncols, pc > 0 ? 1 : 0);
             if (last && (bias != nullptr || act != Activation::kIdentity || residual != nullptr)) {
               for (int64_t i = 0; i < mrows; ++i) {
                 const float* res = residual != nullptr ? residual + (i0 + ir + i) * ldr + col : nullptr;
