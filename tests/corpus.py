@@ -120,9 +120,7 @@ def _normalise(text: str) -> str:
 def _docstrings(module_name: str) -> Iterator[str]:
     """Yield the docstrings of a module and of the public classes, functions and methods it defines."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            module = importlib.import_module(module_name)
+        module = importlib.import_module(module_name)
     except Exception:  # an optional module missing from this build of Python (e.g. no Tk for turtle)
         return
     doc = inspect.getdoc(module)
@@ -168,13 +166,16 @@ def corpus() -> tuple[str, ...]:
             seen.add(text)
             texts.append(text)
 
-    for module_name in MODULES:
-        for doc in _docstrings(module_name):
-            for paragraph in re.split(r"\n\s*\n", doc):
-                add(_normalise(paragraph))
-            whole = _normalise(doc)
-            if len(whole) > _LONG_DOC_CHARS:
-                add(whole)
+    with warnings.catch_warnings():
+        # Importing some modules and reading some docstrings warns (typing.io, typing.re are deprecated).
+        warnings.simplefilter("ignore")
+        docs = [doc for module_name in MODULES for doc in _docstrings(module_name)]
+    for doc in docs:
+        for paragraph in re.split(r"\n\s*\n", doc):
+            add(_normalise(paragraph))
+        whole = _normalise(doc)
+        if len(whole) > _LONG_DOC_CHARS:
+            add(whole)
     return tuple(texts)
 
 

@@ -4,9 +4,12 @@ Each case draws a config (hidden size, heads, layers, intermediate size, activat
 token types, max positions, pooler or not), builds ``transformers.BertModel`` with wide random weights,
 saves it with ``save_pretrained`` into a temporary directory and runs it (eager attention, float32, eval
 mode) on three batches: a ragged, heavily padded batch with a row of no padding and a row of only padding;
-a batch with explicit ``position_ids``; and a batch passed as nested lists with every optional argument
-left out. bertcore then loads the directory under every supported ISA, at 1 and 2 threads, and every output
-field must match within ``ATOL`` at every position. Skipped when torch or transformers is missing.
+a batch with explicit ``position_ids`` and a random mask (holes, left padding); and a batch passed as
+nested lists with every optional argument left out. bertcore then loads the directory under every
+supported ISA, at 1 and 2 threads, and runs each batch both ways it treats padding: with
+``skip_padding=False`` every output field must match within ``ATOL`` at every position; with
+``skip_padding=True`` (the default) it must match at the real tokens and position 0 (and the pooler), and
+elsewhere be exactly 0 or transformers' value. Skipped when torch or transformers is missing.
 """
 
 from __future__ import annotations
@@ -114,11 +117,16 @@ def random_batches(rng: np.random.Generator, config: dict[str, Any], index: int)
         first["token_type_ids"] = rng.integers(0, types, (batch, seq), dtype=np.int64) * mask
     batches.append(first)
 
-    # Explicit position_ids, per row or one row broadcast over the batch; a random mask.
+    # Explicit position_ids, per row or one row broadcast over the batch; a random mask with holes and
+    # some left-padded rows, every row keeping a real token (so skip_padding packs this batch).
     batch, seq = int(rng.integers(1, 17)), int(rng.integers(1, max_pos + 1))
     ids = rng.integers(0, vocab, (batch, seq), dtype=np.int64)
     mask = (rng.random((batch, seq)) < 0.7).astype(np.int64)
-    mask[:, 0] = 1
+    for row in range(batch):
+        if rng.random() < 0.4:
+            mask[row, : int(rng.integers(1, seq + 1))] = 0  # left padding
+        if not mask[row].any():
+            mask[row, -1] = 1
     pos_rows = batch if index % 2 == 0 else 1
     second = {
         "input_ids": ids,
@@ -189,8 +197,21 @@ def live_case(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
     return LiveCase(index, config, pooler, directory, batches, expected, noise)
 
 
-def compare(got: dict[str, np.ndarray], want: dict[str, np.ndarray], where: str) -> tuple[dict[str, float], list[str]]:
-    """Worst |got - want| per field family and a list of failure descriptions."""
+def checked_positions(batch: dict[str, Any], skip_padding: bool) -> np.ndarray:
+    """[batch, seq] bool: where bertcore must match transformers (elsewhere it may return 0 instead)."""
+    shape = np.asarray(batch["input_ids"]).shape
+    if not skip_padding or batch.get("attention_mask") is None:
+        return np.ones(shape, dtype=bool)
+    checked = np.asarray(batch["attention_mask"]) != 0
+    checked[:, 0] = True  # position 0 is always computed: the pooler reads it
+    return checked
+
+
+def compare(
+    got: dict[str, np.ndarray], want: dict[str, np.ndarray], where: str, checked: np.ndarray
+) -> tuple[dict[str, float], list[str]]:
+    """Worst |got - want| per field family over the checked positions (query rows for attention maps, all of
+    the pooler), and failures: a diff over ATOL there, or an unchecked entry neither 0 nor transformers'."""
     worst: dict[str, float] = {}
     failures: list[str] = []
     if sorted(got) != sorted(want):
@@ -200,13 +221,22 @@ def compare(got: dict[str, np.ndarray], want: dict[str, np.ndarray], where: str)
         if g.shape != w.shape or g.dtype != np.float32:
             failures.append(f"{where}/{field}: got {g.dtype}{g.shape}, want float32{w.shape}")
             continue
-        diff = float(np.max(np.abs(g.astype(np.float64) - w))) if w.size else 0.0
-        if not np.isfinite(diff):
-            diff = float("inf")
+        diff = np.abs(g.astype(np.float64) - w)
+        diff[~np.isfinite(diff)] = np.inf
+        if field == "pooler_output":
+            mask = np.ones(diff.shape, dtype=bool)
+        elif field.startswith("attentions"):
+            mask = np.broadcast_to(checked[:, None, :, None], diff.shape)
+        else:
+            mask = np.broadcast_to(checked[:, :, None], diff.shape)
+        worst_here = float(diff[mask].max()) if mask.any() else 0.0
         family = field.rsplit("_", 1)[0] if field[-1].isdigit() else field
-        worst[family] = max(worst.get(family, 0.0), diff)
-        if diff > ATOL:
-            failures.append(f"{where}/{field}: max abs diff {diff:.2e} > {ATOL:.0e}")
+        worst[family] = max(worst.get(family, 0.0), worst_here)
+        if worst_here > ATOL:
+            failures.append(f"{where}/{field}: max abs diff {worst_here:.2e} > {ATOL:.0e}")
+        stray = int(np.count_nonzero(~mask & (g != 0) & (diff > ATOL)))
+        if stray:
+            failures.append(f"{where}/{field}: {stray} skipped entries are neither 0 nor transformers' value")
     return worst, failures
 
 
@@ -218,13 +248,19 @@ def test_live_matches_transformers(live_case: LiveCase, isa: str, num_threads: i
     )
     worst: dict[str, float] = {}
     failures: list[str] = []
-    for i, (batch, want) in enumerate(zip(live_case.batches, live_case.expected)):
-        out = model(**batch, output_hidden_states=True, output_attentions=True, return_dict=True)
-        shape = np.asarray(batch["input_ids"]).shape
-        w, f = compare(flatten(out), want, f"batch{i}{list(shape)}")
-        failures += f
-        for k, v in w.items():
-            worst[k] = max(worst.get(k, 0.0), v)
+    for skip_padding in (False, True):
+        mode = "skip" if skip_padding else "dense"
+        for i, (batch, want) in enumerate(zip(live_case.batches, live_case.expected)):
+            out = model(
+                **batch, output_hidden_states=True, output_attentions=True, return_dict=True,
+                skip_padding=skip_padding,
+            )  # fmt: skip
+            shape = np.asarray(batch["input_ids"]).shape
+            checked = checked_positions(batch, skip_padding)
+            w, f = compare(flatten(out), want, f"{mode} batch{i}{list(shape)}", checked)
+            failures += f
+            for k, v in w.items():
+                worst[k] = max(worst.get(k, 0.0), v)
     report = (
         f"{live_case.family} [{isa}, {num_threads}t] worst: "
         + ", ".join(f"{k}={v:.2e}" for k, v in worst.items())
@@ -253,9 +289,13 @@ def small_pair(tmp_path_factory: pytest.TempPathFactory) -> dict[bool, tuple[Any
 
 @pytest.mark.parametrize("pooler", [True, False], ids=["pooler", "no_pooler"])
 @pytest.mark.parametrize(
-    "hidden,attn", [(False, False), (True, False), (False, True), (True, True)], ids=["-", "hs", "att", "hs+att"]
+    "hidden,attn",
+    [(False, False), (True, False), (False, True), (True, True)],
+    ids=["-", "hs", "att", "hs+att"],
 )
-def test_return_dict_false_tuple_order(small_pair: dict[bool, tuple[Any, Path]], pooler: bool, hidden: bool, attn: bool) -> None:
+def test_return_dict_false_tuple_order(
+    small_pair: dict[bool, tuple[Any, Path]], pooler: bool, hidden: bool, attn: bool
+) -> None:
     reference, directory = small_pair[pooler]
     model = BertModel.from_pretrained(directory, add_pooling_layer=pooler)
     rng = np.random.default_rng(5)
@@ -263,7 +303,7 @@ def test_return_dict_false_tuple_order(small_pair: dict[bool, tuple[Any, Path]],
     mask = np.ones_like(ids)
     mask[1, 5:] = 0
     flags = dict(output_hidden_states=hidden, output_attentions=attn, return_dict=False)
-    got = model(ids, attention_mask=mask, **flags)
+    got = model(ids, attention_mask=mask, skip_padding=False, **flags)
     with torch.no_grad():
         want = reference(torch.from_numpy(ids), attention_mask=torch.from_numpy(mask), **flags)
     assert isinstance(got, tuple), f"return_dict=False gave {type(got).__name__}, want tuple"
@@ -275,7 +315,8 @@ def test_return_dict_false_tuple_order(small_pair: dict[bool, tuple[Any, Path]],
     )
     for pos, (g, w) in enumerate(zip(got, want)):
         if isinstance(w, tuple):
-            assert isinstance(g, tuple) and len(g) == len(w), f"item {pos}: got {type(g).__name__}, want tuple"
+            kind = type(g).__name__
+            assert isinstance(g, tuple) and len(g) == len(w), f"item {pos}: got {kind}, want {len(w)}-tuple"
             pairs = list(zip(g, w))
         else:
             pairs = [(g, w)]
@@ -311,7 +352,8 @@ def test_call_with_torch_tokenizer_output(tmp_path: Path, isa: str) -> None:
         assert isinstance(encoded["input_ids"], torch.Tensor)
         with torch.no_grad():
             want = flatten(reference(**encoded))
-        got = flatten(model(**encoded))
-        worst, failures = compare(got, want, f"tokenizer batch {list(encoded['input_ids'].shape)}")
+        got = flatten(model(**encoded))  # default skip_padding=True: padded positions may come back as 0
+        checked = checked_positions({k: v.numpy() for k, v in encoded.items()}, skip_padding=True)
+        worst, failures = compare(got, want, f"tokenizer batch {list(encoded['input_ids'].shape)}", checked)
         print(f"torch tokenizer output [{isa}] worst: {worst}")
         assert not failures, "\n".join(failures)

@@ -1,7 +1,8 @@
 """bertcore against transformers on a real checkpoint (all-MiniLM-L6-v2) and real text.
 
-The text is 62 paragraphs of standard-library docstrings (``tests/corpus.py``), from a few words to over
-2,500 characters; the long ones run past the tokenizer's 512-token limit and get truncated. bertcore's
+The text is 61 paragraphs of standard-library docstrings (``tests/corpus.py``), from a few words to over
+2,500 characters; the longest runs past the tokenizer's 512-token limit and gets truncated. Batches of 16
+hold texts of similar length, so the scalar path (slow by design) spends little time on padding. bertcore's
 ``AutoTokenizer`` must give exactly transformers' ids, attention mask and token types, and bertcore's
 ``BertModel`` must match transformers' (eager attention, float32) within ``ATOL`` on the last hidden state
 at every attended position, and on the pooler output, under every supported ISA.
@@ -36,7 +37,7 @@ _KEYS = ("input_ids", "attention_mask", "token_type_ids")
 
 
 def _texts() -> list[str]:
-    texts = real_sentences(60) + real_sentences(2, min_chars=2500)
+    texts = real_sentences(60) + real_sentences(1, min_chars=2500)
     return list(dict.fromkeys(texts))  # dedupe, keep order
 
 
@@ -108,7 +109,9 @@ def test_tokenizer_pairs_match_transformers(model_dir: Path) -> None:
 
 
 @pytest.mark.parametrize("isa", ISAS)
-def test_model_matches_transformers(model_dir: Path, reference: list[dict[str, np.ndarray]], isa: str) -> None:
+def test_model_matches_transformers(
+    model_dir: Path, reference: list[dict[str, np.ndarray]], isa: str
+) -> None:
     model = BertModel.from_pretrained(model_dir, isa=isa)
     worst = {"last_hidden_state": 0.0, "pooler_output": 0.0}
     failures = []
@@ -116,7 +119,10 @@ def test_model_matches_transformers(model_dir: Path, reference: list[dict[str, n
         out: Any = model(**{k: ref[k] for k in _KEYS})
         attended = ref["attention_mask"].astype(bool)
         fields = {
-            "last_hidden_state": (np.asarray(out.last_hidden_state)[attended], ref["last_hidden_state"][attended]),
+            "last_hidden_state": (
+                np.asarray(out.last_hidden_state)[attended],
+                ref["last_hidden_state"][attended],
+            ),
             "pooler_output": (np.asarray(out.pooler_output), ref["pooler_output"]),
         }
         for name, (got, want) in fields.items():
