@@ -155,7 +155,15 @@ void register_encoder(py::module_& m) {
       .def_property_readonly("isa", [](const Encoder& e) { return std::string(isa_name(e.kernels().isa)); })
       .def_property_readonly("has_pooler", &Encoder::has_pooler)
       .def_property_readonly("workspace_bytes", &Encoder::workspace_bytes)
-      .def("release_workspace", &Encoder::release_workspace);
+      .def("release_workspace", &Encoder::release_workspace)
+      .def("set_profiling", &Encoder::set_profiling, py::arg("on"),
+           "Start (and reset) or stop accumulating per-stage wall time over forward calls.")
+      .def("profile", [](const Encoder& e) {
+        py::dict d;
+        const auto p = e.profile();
+        for (int i = 0; i < Encoder::kStages; ++i) d[Encoder::stage_name(i)] = p[i];
+        return d;
+      }, "Seconds spent per stage since set_profiling(True).");
 }
 
 }  // namespace bertcore::bindings

@@ -3,6 +3,7 @@
 // calls (a mutex serialises concurrent calls on one encoder).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -84,6 +85,12 @@ class Encoder {
   // Frees the scratch buffers (they are re-made on the next call).
   void release_workspace();
 
+  // Per-stage wall time, accumulated over forward calls while profiling is on (for the benchmarks).
+  enum Stage { kEmbeddings, kQkv, kAttention, kAttnOut, kFfnIn, kFfnOut, kLayerNorm, kPooler, kCopyOut, kStages };
+  static const char* stage_name(int stage);
+  void set_profiling(bool on);
+  std::array<double, kStages> profile() const { return stage_seconds_; }
+
  private:
   EncoderConfig config_;
   EncoderWeights weights_;
@@ -92,6 +99,8 @@ class Encoder {
   void scatter_rows(const TokenBatch& tokens, const float* src, float* dst) const;
 
   AlignedBuffer x_, xe_, qkv_, ctx_, tmp_, ffn_, pool_in_;
+  bool profiling_ = false;
+  std::array<double, kStages> stage_seconds_{};
 };
 
 }  // namespace bertcore

@@ -185,11 +185,13 @@ void scale_impl(float alpha, const float* x, float* y, int64_t n) {
   if (i < n) V::store_tail(y + i, V::mul(a, V::load_tail(x + i, n - i, 0.0f)), n - i);
 }
 
-// Eight independent accumulator chains hide the FMA latency; the result is kept live through the return value.
+// Twelve independent accumulator chains hide the FMA latency (4 cycles x 2 ports, plus headroom). Each chain
+// starts from a different value: identical chains would be merged by the compiler into one, which measures
+// latency instead of throughput. The sum is kept live through a volatile store.
 double fma_probe_impl(int64_t iters) {
-  VT a0 = V::set1(1.0f), a1 = V::set1(1.0f), a2 = V::set1(1.0f), a3 = V::set1(1.0f);
-  VT a4 = V::set1(1.0f), a5 = V::set1(1.0f), a6 = V::set1(1.0f), a7 = V::set1(1.0f);
-  VT a8 = V::set1(1.0f), a9 = V::set1(1.0f), a10 = V::set1(1.0f), a11 = V::set1(1.0f);
+  VT a0 = V::set1(1.00f), a1 = V::set1(1.01f), a2 = V::set1(1.02f), a3 = V::set1(1.03f);
+  VT a4 = V::set1(1.04f), a5 = V::set1(1.05f), a6 = V::set1(1.06f), a7 = V::set1(1.07f);
+  VT a8 = V::set1(1.08f), a9 = V::set1(1.09f), a10 = V::set1(1.10f), a11 = V::set1(1.11f);
   const VT m = V::set1(0.999999f), c = V::set1(1e-7f);
   for (int64_t i = 0; i < iters; ++i) {
     a0 = V::fma(a0, m, c);

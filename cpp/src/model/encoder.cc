@@ -3,6 +3,7 @@
 //   h = act(x1 W1^T + b1);  x = LN(h W2^T + b2 + x1)
 #include "bertcore/encoder.h"
 
+#include <chrono>
 #include <cmath>
 #include <memory>
 #include <cstring>
@@ -93,6 +94,41 @@ void Encoder::release_workspace() {
   pool_in_.resize(0);
 }
 
+const char* Encoder::stage_name(int stage) {
+  static const char* const names[kStages] = {"embeddings", "qkv",     "attention",  "attn_out", "ffn_in",
+                                             "ffn_out",    "layer_norm", "pooler",  "copy_out"};
+  return stage >= 0 && stage < kStages ? names[stage] : "unknown";
+}
+
+void Encoder::set_profiling(bool on) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  profiling_ = on;
+  stage_seconds_.fill(0.0);
+}
+
+namespace {
+
+// Adds the time since the last mark to one stage when profiling; a no-op otherwise.
+class StageClock {
+ public:
+  StageClock(bool on, std::array<double, Encoder::kStages>* acc) : on_(on), acc_(acc) {
+    if (on_) last_ = std::chrono::steady_clock::now();
+  }
+  void mark(int stage) {
+    if (!on_) return;
+    const auto now = std::chrono::steady_clock::now();
+    (*acc_)[stage] += std::chrono::duration<double>(now - last_).count();
+    last_ = now;
+  }
+
+ private:
+  bool on_;
+  std::array<double, Encoder::kStages>* acc_;
+  std::chrono::steady_clock::time_point last_;
+};
+
+}  // namespace
+
 void Encoder::scatter_rows(const TokenBatch& tokens, const float* src, float* dst) const {
   const int64_t h = config_.hidden;
   const size_t row_bytes = static_cast<size_t>(h) * sizeof(float);
@@ -146,6 +182,7 @@ void Encoder::forward(const TokenBatch& tk, const EncoderOutputs& out, int num_t
   float* x = x_.data();
   float* tmp = tmp_.data();
 
+  StageClock clock(profiling_, &stage_seconds_);
   EmbeddingTables e;
   e.word = weights_.word.data();
   e.vocab = c.vocab;
@@ -165,23 +202,34 @@ void Encoder::forward(const TokenBatch& tk, const EncoderOutputs& out, int num_t
   } else {
     embeddings(kt, e, tk.ids, tk.type_ids, tk.pos_ids, t, x, num_threads);
   }
+  clock.mark(kEmbeddings);
   if (!out.hidden_states.empty()) scatter_rows(tk, x, out.hidden_states[0]);
+  clock.mark(kCopyOut);
 
   const int64_t head_dim = h / c.heads;
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
   for (int64_t li = 0; li < c.layers; ++li) {
     const EncoderLayer& l = weights_.layers[li];
     linear(kt, x, t, h, *l.qkv, qkv_.data(), 3 * h, Activation::kIdentity, nullptr, 0, num_threads);
+    clock.mark(kQkv);
     attention(kt, qkv_.data(), tk.segments, tk.batch, c.heads, head_dim, tk.key_mask_add, scale, ctx_.data(),
               out.attentions.empty() ? nullptr : out.attentions[li], tk.seq, tk.row_pos, num_threads);
+    clock.mark(kAttention);
     linear(kt, ctx_.data(), t, h, *l.attn_out, tmp, h, Activation::kIdentity, x, h, num_threads);
+    clock.mark(kAttnOut);
     layer_norm_rows(kt, tmp, tmp, t, h, l.ln1_gamma.data(), l.ln1_beta.data(), c.eps, num_threads);
+    clock.mark(kLayerNorm);
     linear(kt, tmp, t, h, *l.ffn_in, ffn_.data(), inter, c.act, nullptr, 0, num_threads);
+    clock.mark(kFfnIn);
     linear(kt, ffn_.data(), t, inter, *l.ffn_out, x, h, Activation::kIdentity, tmp, h, num_threads);
+    clock.mark(kFfnOut);
     layer_norm_rows(kt, x, x, t, h, l.ln2_gamma.data(), l.ln2_beta.data(), c.eps, num_threads);
+    clock.mark(kLayerNorm);
     if (!out.hidden_states.empty()) scatter_rows(tk, x, out.hidden_states[li + 1]);
+    clock.mark(kCopyOut);
   }
   scatter_rows(tk, x, out.last_hidden);
+  clock.mark(kCopyOut);
 
   if (out.pooled != nullptr) {
     pool_in_.reserve(tk.batch * h);
@@ -190,6 +238,7 @@ void Encoder::forward(const TokenBatch& tk, const EncoderOutputs& out, int num_t
     }
     linear(kt, pool_in_.data(), tk.batch, h, *weights_.pooler, out.pooled, h, Activation::kTanh, nullptr, 0,
            num_threads);
+    clock.mark(kPooler);
   }
 }
 
