@@ -102,8 +102,9 @@ def test_output_object_and_options(model: BertModel) -> None:
     assert out.attentions[0].shape == (2, TINY["num_attention_heads"], 6, 6)
     np.testing.assert_allclose(out.attentions[1].sum(-1), 1.0, atol=1e-5)
     assert np.all(out.attentions[0][0, :, :, 5] == 0.0)  # the padded key gets no attention
-    assert out.past_key_values is None and out.cross_attentions is None
-    assert list(out.keys()) == ["last_hidden_state", "pooler_output", "hidden_states", "attentions"]
+    assert out.past_key_values is None and out.cross_attentions == ()  # transformers 5's empty tuple
+    assert list(out.keys()) == ["last_hidden_state", "pooler_output", "hidden_states", "attentions", "cross_attentions"]
+    assert model(IDS).cross_attentions is None
     tup = model(IDS, attention_mask=MASK, return_dict=False, skip_padding=False)
     assert isinstance(tup, tuple) and len(tup) == 2
     assert np.array_equal(tup[0], out.last_hidden_state)

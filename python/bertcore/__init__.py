@@ -5,9 +5,9 @@ transformers: load a Hugging Face model directory, call the model on tokenizer o
 object back, holding numpy arrays.
 
 Example:
-    >>> from bertcore import AutoTokenizer, BertModel
+    >>> from bertcore import AutoModel, AutoTokenizer
     >>> tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    >>> model = BertModel.from_pretrained(model_dir)
+    >>> model = AutoModel.from_pretrained(model_dir)  # BertModel, RobertaModel, ... from config.json
     >>> out = model(**tokenizer(["Hello world"], padding=True, return_tensors="np"))
     >>> out.last_hidden_state.shape
     (1, 4, 384)
@@ -16,11 +16,28 @@ Example:
 from __future__ import annotations
 
 from ._version import __version__
-from .config import BertConfig
+from .config import BertConfig, PretrainedConfig
 from .cpu import cpu_info, default_num_threads
-from .models.bert import BertModel
+from .models.albert import AlbertConfig, AlbertForSequenceClassification, AlbertModel
+from .models.auto import AutoConfig, AutoModel, AutoModelForSequenceClassification
+from .models.bert import BertForSequenceClassification, BertModel
+from .models.distilbert import DistilBertConfig, DistilBertForSequenceClassification, DistilBertModel
+from .models.electra import ElectraConfig, ElectraForSequenceClassification, ElectraModel
+from .models.roberta import (
+    CamembertConfig,
+    CamembertForSequenceClassification,
+    CamembertModel,
+    RobertaConfig,
+    RobertaForSequenceClassification,
+    RobertaModel,
+    XLMRobertaConfig,
+    XLMRobertaForSequenceClassification,
+    XLMRobertaModel,
+)
 from .outputs import (
     BaseModelOutput,
+    BaseModelOutputWithPastAndCrossAttentions,
+    BaseModelOutputWithPooling,
     BaseModelOutputWithPoolingAndCrossAttentions,
     ModelOutput,
     SequenceClassifierOutput,
@@ -28,13 +45,38 @@ from .outputs import (
 from .tokenizer import AutoTokenizer
 
 __all__ = [
+    "AlbertConfig",
+    "AlbertForSequenceClassification",
+    "AlbertModel",
+    "AutoConfig",
+    "AutoModel",
+    "AutoModelForSequenceClassification",
     "AutoTokenizer",
     "BaseModelOutput",
+    "BaseModelOutputWithPastAndCrossAttentions",
+    "BaseModelOutputWithPooling",
     "BaseModelOutputWithPoolingAndCrossAttentions",
     "BertConfig",
+    "BertForSequenceClassification",
     "BertModel",
+    "CamembertConfig",
+    "CamembertForSequenceClassification",
+    "CamembertModel",
+    "DistilBertConfig",
+    "DistilBertForSequenceClassification",
+    "DistilBertModel",
+    "ElectraConfig",
+    "ElectraForSequenceClassification",
+    "ElectraModel",
     "ModelOutput",
+    "PretrainedConfig",
+    "RobertaConfig",
+    "RobertaForSequenceClassification",
+    "RobertaModel",
     "SequenceClassifierOutput",
+    "XLMRobertaConfig",
+    "XLMRobertaForSequenceClassification",
+    "XLMRobertaModel",
     "__version__",
     "cpu_info",
     "default_num_threads",

@@ -1,17 +1,28 @@
-"""Model configuration: ``config.json`` read into a frozen, validated dataclass."""
+"""Model configuration: ``config.json`` read into a frozen, validated dataclass, one class per model family.
+
+:class:`PretrainedConfig` is what every family's config shares; :class:`BertConfig` is BERT's (the other
+families' configs live next to their models, in ``models/<family>.py``, and ``bertcore.AutoConfig`` picks the
+class from config.json's ``model_type``). Each class has the field names and defaults of its transformers 5.24
+counterpart. Keys that are not fields (``architectures``, ``pooler_fc_size``, ...) are kept in ``extra`` and
+readable as attributes, so nothing in the file is lost.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import json
 import os
-from typing import Any, ClassVar, Dict, Mapping, Optional, Union
+import warnings
+from typing import Any, ClassVar, Dict, Mapping, Optional, Tuple, Type, TypeVar, Union
 
 from . import _core
 
 PathLike = Union[str, "os.PathLike[str]"]
 
 SUPPORTED_POSITION_TYPES = ("absolute",)
+PROBLEM_TYPES = ("regression", "single_label_classification", "multi_label_classification")
+
+_C = TypeVar("_C", bound="PretrainedConfig")
 
 
 def _config_file(path: PathLike) -> str:
@@ -26,40 +37,61 @@ def _config_file(path: PathLike) -> str:
     return path
 
 
+def read_config_json(path: PathLike) -> Dict[str, Any]:
+    """The parsed config.json of a model directory (or the path of the file itself)."""
+    path = _config_file(path)
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path} is not valid JSON: {e}") from e
+    if not isinstance(data, dict):
+        raise ValueError(f"{path} holds a JSON {type(data).__name__}, not an object of settings")
+    return data
+
+
 @dataclasses.dataclass(frozen=True)
-class BertConfig:
-    """The configuration of a BERT encoder, as in transformers' ``BertConfig``.
+class PretrainedConfig:
+    """What every family's config shares: the label maps, the unknown keys, reading and writing.
 
-    Known keys become typed fields; every other key of config.json (``architectures``, ``pooler_fc_size``,
-    ``directionality``, ...) is kept in ``extra`` and readable as an attribute, so nothing in the file is lost.
-
-    Example:
-        >>> cfg = BertConfig.from_pretrained("path/to/model")
-        >>> cfg.hidden_size, cfg.num_attention_heads
-        (384, 12)
+    ``id2label``/``label2id``/``problem_type`` are read as transformers reads them: without ``id2label`` there
+    are ``num_labels`` labels (a ``num_labels`` key, else 2) named ``LABEL_<i>``.
     """
 
-    model_type: ClassVar[str] = "bert"
+    model_type: ClassVar[str] = ""
+    # Integer fields that must be positive, checked by validate().
+    _positive_fields: ClassVar[Tuple[str, ...]] = ()
 
-    vocab_size: int = 30522
-    hidden_size: int = 768
-    num_hidden_layers: int = 12
-    num_attention_heads: int = 12
-    intermediate_size: int = 3072
-    hidden_act: str = "gelu"
-    hidden_dropout_prob: float = 0.1
-    attention_probs_dropout_prob: float = 0.1
-    max_position_embeddings: int = 512
-    type_vocab_size: int = 2
-    initializer_range: float = 0.02
-    layer_norm_eps: float = 1e-12
-    pad_token_id: Optional[int] = 0
-    position_embedding_type: str = "absolute"
-    is_decoder: bool = False
-    add_cross_attention: bool = False
+    id2label: Optional[Dict[int, str]] = None
+    label2id: Optional[Dict[str, int]] = None
+    problem_type: Optional[str] = None
     extra: Dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if self.id2label is None:
+            n = self.extra.get("num_labels", 2)
+            if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+                raise ValueError(f"config num_labels must be a non-negative integer, got {n!r}")
+            id2label = {i: f"LABEL_{i}" for i in range(n)}
+            object.__setattr__(self, "id2label", id2label)
+            object.__setattr__(self, "label2id", {v: k for k, v in id2label.items()})
+        else:
+            if not isinstance(self.id2label, Mapping):
+                raise TypeError(f"config id2label must be a mapping, got {type(self.id2label).__name__}")
+            try:
+                id2label = {int(k): v for k, v in self.id2label.items()}
+            except (TypeError, ValueError) as e:
+                raise ValueError(f"config id2label keys must be integers, got {list(self.id2label)}") from e
+            object.__setattr__(self, "id2label", id2label)
+            n = self.extra.get("num_labels")
+            if n is not None and n != len(id2label):
+                warnings.warn(
+                    f"config num_labels={n} disagrees with id2label ({len(id2label)} labels); using id2label",
+                    UserWarning,
+                    stacklevel=user_stacklevel(),
+                )
+        if "num_labels" in self.extra:  # read into id2label; copy rather than change the caller's dict
+            object.__setattr__(self, "extra", {k: v for k, v in self.extra.items() if k != "num_labels"})
         self.validate()
 
     def __getattr__(self, name: str) -> Any:
@@ -70,54 +102,84 @@ class BertConfig:
         raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
 
     @property
-    def head_dim(self) -> int:
-        """Size of one attention head: hidden_size / num_attention_heads."""
-        return self.hidden_size // self.num_attention_heads
+    def num_labels(self) -> int:
+        """Outputs of a classification head: the length of ``id2label``."""
+        return len(self.id2label or {})
 
+    # ------------------------------------------------------------------ validation
     def validate(self) -> None:
         """Raises ValueError/TypeError naming the first setting bertcore cannot run."""
-        for name in (
-            "vocab_size",
-            "hidden_size",
-            "num_hidden_layers",
-            "num_attention_heads",
-            "intermediate_size",
-            "max_position_embeddings",
-            "type_vocab_size",
-        ):
+        for name in self._positive_fields:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int):
                 raise TypeError(f"config {name} must be an integer, got {value!r}")
             if value <= 0:
                 raise ValueError(f"config {name} must be positive, got {value}")
-        if self.hidden_size % self.num_attention_heads != 0:
+        if self.problem_type is not None and self.problem_type not in PROBLEM_TYPES:
             raise ValueError(
-                f"config hidden_size ({self.hidden_size}) is not a multiple of num_attention_heads "
-                f"({self.num_attention_heads}); every head must get hidden_size / num_attention_heads features"
+                f"config problem_type {self.problem_type!r} is not one of {', '.join(PROBLEM_TYPES)} "
+                "(or null)"
             )
-        if not isinstance(self.hidden_act, str) or self.hidden_act not in _core.activation_names():
+        if self.problem_type == "single_label_classification" and self.num_labels == 1:
             raise ValueError(
-                f"config hidden_act {self.hidden_act!r} is not supported; supported: "
-                f"{', '.join(sorted(_core.activation_names()))}"
-            )
-        if not isinstance(self.layer_norm_eps, (int, float)) or not self.layer_norm_eps > 0:
-            raise ValueError(f"config layer_norm_eps must be a positive number, got {self.layer_norm_eps!r}")
-        if self.position_embedding_type not in SUPPORTED_POSITION_TYPES:
-            raise ValueError(
-                f"config position_embedding_type {self.position_embedding_type!r} is not supported; supported: "
-                f"{', '.join(SUPPORTED_POSITION_TYPES)}"
-            )
-        if self.is_decoder or self.add_cross_attention:
-            raise ValueError(
-                "this config describes a decoder (is_decoder / add_cross_attention); bertcore runs encoders only"
+                'config problem_type="single_label_classification" needs num_labels > 1; for one output use '
+                'problem_type="regression"'
             )
 
+    def _check_heads(self, hidden: str, heads: str) -> None:
+        h, n = getattr(self, hidden), getattr(self, heads)
+        if h % n != 0:
+            raise ValueError(
+                f"config {hidden} ({h}) is not a multiple of {heads} ({n}); every head must get "
+                f"{hidden} / {heads} features"
+            )
+
+    def _check_activation(self, name: str) -> None:
+        value = getattr(self, name)
+        if not isinstance(value, str) or value not in _core.activation_names():
+            raise ValueError(
+                f"config {name} {value!r} is not supported; supported: "
+                f"{', '.join(sorted(_core.activation_names()))}"
+            )
+
+    def _check_eps(self, name: str) -> None:
+        value = getattr(self, name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+            raise ValueError(f"config {name} must be a positive number, got {value!r}")
+
+    def _check_encoder_only(self) -> None:
+        if self._setting("is_decoder", False) or self._setting("add_cross_attention", False):
+            raise ValueError(
+                "this config describes a decoder (is_decoder / add_cross_attention); "
+                "bertcore runs encoders only"
+            )
+
+    def _check_absolute_positions(self) -> None:
+        kind = self._setting("position_embedding_type", None)
+        if kind is not None and kind not in SUPPORTED_POSITION_TYPES:
+            raise ValueError(
+                f"config position_embedding_type {kind!r} is not supported; supported: "
+                f"{', '.join(SUPPORTED_POSITION_TYPES)}"
+            )
+
+    def _setting(self, name: str, default: Any) -> Any:
+        """A field, else an unknown key of config.json, else ``default``."""
+        if name in {f.name for f in dataclasses.fields(self)}:
+            return getattr(self, name)
+        return self.extra.get(name, default)
+
+    # ------------------------------------------------------------------ reading and writing
     @classmethod
-    def from_dict(cls, config: Mapping[str, Any]) -> "BertConfig":
+    def _normalise(cls, known: Dict[str, Any]) -> None:
+        """Rewrites values the way transformers reads them (in place), before validation."""
+
+    @classmethod
+    def from_dict(cls: Type[_C], config: Mapping[str, Any]) -> _C:
         """Builds a config from a dict such as a parsed config.json; unknown keys go to ``extra``.
 
         Args:
-            config: the settings; keys that are not fields are kept in ``extra``.
+            config: the settings; keys that are not fields are kept in ``extra``. ``model_type``, if present,
+                should name this class's family (a warning says so otherwise, as transformers warns).
 
         Returns:
             The validated config.
@@ -126,24 +188,26 @@ class BertConfig:
             raise TypeError(f"config must be a mapping, got {type(config).__name__}")
         names = {f.name for f in dataclasses.fields(cls)} - {"extra"}
         known = {k: v for k, v in config.items() if k in names}
-        extra = {k: v for k, v in config.items() if k not in names}
-        if "position_embedding_type" in known and known["position_embedding_type"] is None:
-            known["position_embedding_type"] = "absolute"
+        extra = {k: v for k, v in config.items() if k not in names and k != "model_type"}
+        model_type = config.get("model_type")
+        if model_type is not None and model_type != cls.model_type:
+            warnings.warn(
+                f"config.json has model_type {model_type!r}, read here as {cls.__name__} "
+                f"({cls.model_type!r}); "
+                "use bertcore.AutoConfig / AutoModel to pick the class from the file",
+                UserWarning,
+                stacklevel=user_stacklevel(),
+            )
+        cls._normalise(known)
         return cls(**known, extra=extra)
 
     @classmethod
-    def from_json_file(cls, path: PathLike) -> "BertConfig":
+    def from_json_file(cls: Type[_C], path: PathLike) -> _C:
         """Reads a config.json file."""
-        path = _config_file(path)
-        try:
-            with open(path, encoding="utf-8") as f:
-                data = json.load(f)
-        except json.JSONDecodeError as e:
-            raise ValueError(f"{path} is not valid JSON: {e}") from e
-        return cls.from_dict(data)
+        return cls.from_dict(read_config_json(path))
 
     @classmethod
-    def from_pretrained(cls, model_dir: PathLike) -> "BertConfig":
+    def from_pretrained(cls: Type[_C], model_dir: PathLike) -> _C:
         """Reads ``config.json`` from a Hugging Face model directory (or the path of the file itself).
 
         Args:
@@ -164,3 +228,80 @@ class BertConfig:
         d.update(self.extra)
         d["model_type"] = self.model_type
         return d
+
+
+def user_stacklevel() -> int:
+    """The stacklevel that points a warning at the first caller outside the bertcore package."""
+    import sys
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    frame = sys._getframe(1)
+    level = 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(here + os.sep):
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    return level
+
+
+# ---------------------------------------------------------------------------------------------- BERT
+
+
+@dataclasses.dataclass(frozen=True)
+class BertConfig(PretrainedConfig):
+    """The configuration of a BERT encoder, as in transformers' ``BertConfig``.
+
+    Known keys become typed fields; every other key of config.json (``architectures``, ``pooler_fc_size``,
+    ``directionality``, ...) is kept in ``extra`` and readable as an attribute, so nothing in the file is
+    lost.
+
+    Example:
+        >>> cfg = BertConfig.from_pretrained("path/to/model")
+        >>> cfg.hidden_size, cfg.num_attention_heads
+        (384, 12)
+    """
+
+    model_type: ClassVar[str] = "bert"
+    _positive_fields: ClassVar[Tuple[str, ...]] = (
+        "vocab_size",
+        "hidden_size",
+        "num_hidden_layers",
+        "num_attention_heads",
+        "intermediate_size",
+        "max_position_embeddings",
+        "type_vocab_size",
+    )
+
+    vocab_size: int = 30522
+    hidden_size: int = 768
+    num_hidden_layers: int = 12
+    num_attention_heads: int = 12
+    intermediate_size: int = 3072
+    hidden_act: str = "gelu"
+    hidden_dropout_prob: float = 0.1
+    attention_probs_dropout_prob: float = 0.1
+    max_position_embeddings: int = 512
+    type_vocab_size: int = 2
+    initializer_range: float = 0.02
+    layer_norm_eps: float = 1e-12
+    pad_token_id: Optional[int] = 0
+    position_embedding_type: str = "absolute"
+    is_decoder: bool = False
+    add_cross_attention: bool = False
+
+    @property
+    def head_dim(self) -> int:
+        """Size of one attention head: hidden_size / num_attention_heads."""
+        return self.hidden_size // self.num_attention_heads
+
+    def validate(self) -> None:
+        super().validate()
+        self._check_heads("hidden_size", "num_attention_heads")
+        self._check_activation("hidden_act")
+        self._check_eps("layer_norm_eps")
+        self._check_absolute_positions()
+        self._check_encoder_only()
+
+    @classmethod
+    def _normalise(cls, known: Dict[str, Any]) -> None:
+        if "position_embedding_type" in known and known["position_embedding_type"] is None:
+            known["position_embedding_type"] = "absolute"

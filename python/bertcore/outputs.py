@@ -48,6 +48,8 @@ else:  # np.floating[Any] is only subscriptable at run time from numpy 1.22 on.
 
 __all__ = [
     "BaseModelOutput",
+    "BaseModelOutputWithPastAndCrossAttentions",
+    "BaseModelOutputWithPooling",
     "BaseModelOutputWithPoolingAndCrossAttentions",
     "FloatArray",
     "ModelOutput",
@@ -307,6 +309,50 @@ class BaseModelOutput(ModelOutput):
     last_hidden_state: FloatArray | None = None
     hidden_states: tuple[FloatArray, ...] | None = None
     attentions: tuple[FloatArray, ...] | None = None
+
+
+@dataclass
+class BaseModelOutputWithPooling(ModelOutput):
+    """Output of ``AlbertModel``: the last hidden states and the pooled first token, with optional extras.
+
+    Args:
+        last_hidden_state: ``(batch_size, sequence_length, hidden_size)``, the output of the last layer.
+        pooler_output: ``(batch_size, hidden_size)``, the first token's last hidden state after the pooler's
+            dense layer and tanh; ``None`` without a pooling layer.
+        hidden_states: When ``output_hidden_states=True``: the input of the first layer plus one array per
+            layer run, each ``(batch_size, sequence_length, hidden_size)``.
+        attentions: When ``output_attentions=True``: one array per layer run, each
+            ``(batch_size, num_heads, sequence_length, sequence_length)``, the attention weights after the
+            softmax.
+    """
+
+    last_hidden_state: FloatArray | None = None
+    pooler_output: FloatArray | None = None
+    hidden_states: tuple[FloatArray, ...] | None = None
+    attentions: tuple[FloatArray, ...] | None = None
+
+
+@dataclass
+class BaseModelOutputWithPastAndCrossAttentions(ModelOutput):
+    """Output of ``ElectraModel``: the last hidden states, with optional extras (no pooler).
+
+    Args:
+        last_hidden_state: ``(batch_size, sequence_length, hidden_size)``, the output of the last layer.
+        cache: Decoder key/value cache in transformers; always ``None`` in bertcore. Also accepted under its
+            old name ``past_key_values`` (deprecated).
+        hidden_states: When ``output_hidden_states=True``: the input of the first layer plus one array per
+            layer, each ``(batch_size, sequence_length, hidden_size)``.
+        attentions: When ``output_attentions=True``: one array per layer, each
+            ``(batch_size, num_heads, sequence_length, sequence_length)``, the attention weights after the
+            softmax.
+        cross_attentions: Cross-attention weights of a decoder; always ``None`` in bertcore.
+    """
+
+    last_hidden_state: FloatArray | None = None
+    cache: object | None = None
+    hidden_states: tuple[FloatArray, ...] | None = None
+    attentions: tuple[FloatArray, ...] | None = None
+    cross_attentions: tuple[FloatArray, ...] | None = None
 
 
 @dataclass

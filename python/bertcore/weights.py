@@ -170,6 +170,23 @@ class Checkpoint:
     def get(self, name: str) -> npt.NDArray[np.float32]:
         """The tensor as a C-contiguous float32 array (converted from fp16/bf16/fp64 when stored so)."""
         path, raw, sl = self._slice(name)
+        return self._read(path, raw, sl)
+
+    # Raw names reach the tensors outside the base model's prefix, such as a task head's.
+    def has_raw(self, raw: str) -> bool:
+        """Whether the checkpoint holds a tensor of this exact (un-normalised) name."""
+        return raw in self._raw_names
+
+    def raw_shape(self, raw: str) -> Shape:
+        path, key = self._raw_names[raw]
+        return tuple(int(d) for d in self._handles[path].get_slice(key).get_shape())
+
+    def get_raw(self, raw: str) -> npt.NDArray[np.float32]:
+        """A tensor by its exact name in the file, as :meth:`get` returns it."""
+        path, key = self._raw_names[raw]
+        return self._read(path, key, self._handles[path].get_slice(key))
+
+    def _read(self, path: str, raw: str, sl: Any) -> npt.NDArray[np.float32]:
         dtype = str(sl.get_dtype())
         if dtype == "BF16":
             return self._read_bf16(path, raw)

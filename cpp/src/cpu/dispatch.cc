@@ -1,6 +1,7 @@
 // Builds one kernel table per instruction-set family and picks the active one (BERTCORE_ISA or the best the
 // CPU supports). Compiled with baseline flags: it only stores pointers into the per-ISA files.
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
@@ -9,6 +10,18 @@
 
 namespace bertcore {
 namespace {
+
+// BERTCORE_GEMM_BLOCKING="kc,mc,nc" overrides the GEMM cache blocking of every family (a tuning knob for
+// benchmarks on other CPUs; MR and NR are fixed by the register tile). Malformed values are ignored.
+void apply_blocking_override(KernelTable* t) {
+  const char* env = std::getenv("BERTCORE_GEMM_BLOCKING");
+  if (env == nullptr) return;
+  long kc = 0, mc = 0, nc = 0;
+  if (std::sscanf(env, "%ld,%ld,%ld", &kc, &mc, &nc) != 3 || kc <= 0 || mc <= 0 || nc <= 0) return;
+  t->gemm_kc = static_cast<int>(kc);
+  t->gemm_mc = static_cast<int>((mc + t->gemm_mr - 1) / t->gemm_mr * t->gemm_mr);
+  t->gemm_nc = static_cast<int>((nc + t->gemm_nr - 1) / t->gemm_nr * t->gemm_nr);
+}
 
 KernelTable build(Isa isa) {
   KernelTable t;
@@ -31,6 +44,7 @@ KernelTable build(Isa isa) {
 #endif
       break;
   }
+  apply_blocking_override(&t);
   return t;
 }
 

@@ -1,122 +1,66 @@
-"""BERT: transformers' ``BertModel`` on the bertcore core."""
+"""BERT: transformers' ``BertModel`` and ``BertForSequenceClassification`` on the bertcore core."""
 
 from __future__ import annotations
 
-import os
-import warnings
-from typing import Any, Dict, List, Optional, Tuple, Union
-
-import numpy as np
-import numpy.typing as npt
+from typing import Any, Dict, Optional, Tuple, Type, TypeVar, Union
 
 from .. import _core
-from ..config import BertConfig, PathLike
-from ..cpu import default_num_threads
-from ..batching import make_token_batch
-from ..inputs import as_int_matrix, attention_mask_bool
+from ..config import BertConfig, PathLike, PretrainedConfig
 from ..outputs import BaseModelOutputWithPoolingAndCrossAttentions
-from ..weights import Checkpoint, Shape, check_tensors, find_checkpoint
-
-FloatArray = npt.NDArray[np.float32]
-
-# Buffers that transformers saves in some checkpoints; they are not weights.
-_IGNORED_BUFFERS = ("embeddings.position_ids", "embeddings.token_type_ids")
-
-# Arguments of transformers' BertModel.forward that bertcore does not implement: passing one is an error.
-_UNSUPPORTED_ARGS = (
-    "head_mask",
-    "inputs_embeds",
-    "encoder_hidden_states",
-    "encoder_attention_mask",
-    "past_key_values",
-    "cache_position",
+from ..weights import Checkpoint, Shape
+from .base import EncoderModel
+from .classification import HeadStage, SequenceClassifier
+from .loading import (
+    LayerLayout,
+    WeightPacker,
+    check_checkpoint,
+    core_config,
+    embeddings_expected,
+    linear_expected,
+    pooler_in_use,
 )
 
-
-def _resolve_isa(isa: Optional[str]) -> str:
-    if isa is None:
-        return str(_core.active_isa())
-    if not isinstance(isa, str):
-        raise TypeError(f"isa must be a string such as 'avx2', got {type(isa).__name__}")
-    supported = _core.cpu_info()["supported_isas"]
-    if isa.lower() not in supported:
-        raise ValueError(f"isa {isa!r} cannot run here; this CPU and build support {', '.join(supported)}")
-    return isa.lower()
-
-
-def _check_num_threads(num_threads: Optional[int]) -> int:
-    if num_threads is None:
-        return default_num_threads()
-    if isinstance(num_threads, bool) or not isinstance(num_threads, (int, np.integer)):
-        raise TypeError(f"num_threads must be a positive integer or None, got {num_threads!r}")
-    if num_threads < 1:
-        raise ValueError(f"num_threads must be >= 1, got {num_threads}")
-    return int(num_threads)
+# BertLayer's tensors; RoBERTa and ELECTRA name theirs the same way.
+BERT_LAYER = LayerLayout(
+    query="attention.self.query",
+    key="attention.self.key",
+    value="attention.self.value",
+    attn_out="attention.output.dense",
+    attn_norm="attention.output.LayerNorm",
+    ffn_in="intermediate.dense",
+    ffn_out="output.dense",
+    ffn_norm="output.LayerNorm",
+)
+POOLER = "pooler.dense"
+_M = TypeVar("_M", bound="BertLayoutModel")
 
 
-def bert_expected_tensors(config: BertConfig, with_pooler: bool) -> Dict[str, Shape]:
-    """Normalised tensor name -> shape for a BertModel with this config."""
-    h, inter = config.hidden_size, config.intermediate_size
-    spec: Dict[str, Shape] = {
-        "embeddings.word_embeddings.weight": (config.vocab_size, h),
-        "embeddings.position_embeddings.weight": (config.max_position_embeddings, h),
-        "embeddings.token_type_embeddings.weight": (config.type_vocab_size, h),
-        "embeddings.LayerNorm.weight": (h,),
-        "embeddings.LayerNorm.bias": (h,),
-    }
+def bert_expected_tensors(config: Any, with_pooler: bool) -> Dict[str, Shape]:
+    """Normalised tensor name -> shape for a BertModel (or RobertaModel) with this config."""
+    h = config.hidden_size
+    spec = embeddings_expected(h, config.vocab_size, config.max_position_embeddings, config.type_vocab_size)
     for i in range(config.num_hidden_layers):
-        p = f"encoder.layer.{i}."
-        for name in ("query", "key", "value"):
-            spec[p + f"attention.self.{name}.weight"] = (h, h)
-            spec[p + f"attention.self.{name}.bias"] = (h,)
-        spec[p + "attention.output.dense.weight"] = (h, h)
-        spec[p + "attention.output.dense.bias"] = (h,)
-        spec[p + "attention.output.LayerNorm.weight"] = (h,)
-        spec[p + "attention.output.LayerNorm.bias"] = (h,)
-        spec[p + "intermediate.dense.weight"] = (inter, h)
-        spec[p + "intermediate.dense.bias"] = (inter,)
-        spec[p + "output.dense.weight"] = (h, inter)
-        spec[p + "output.dense.bias"] = (h,)
-        spec[p + "output.LayerNorm.weight"] = (h,)
-        spec[p + "output.LayerNorm.bias"] = (h,)
+        spec.update(BERT_LAYER.expected(f"encoder.layer.{i}.", h, config.intermediate_size))
     if with_pooler:
-        spec["pooler.dense.weight"] = (h, h)
-        spec["pooler.dense.bias"] = (h,)
+        spec.update(linear_expected(POOLER, h, h))
     return spec
 
 
-class BertModel:
-    """A BERT encoder, called like transformers' ``BertModel`` and returning numpy arrays.
-
-    Build it with :meth:`from_pretrained`. The weights are packed once for the kernel family chosen at load
-    time (``isa``, else ``BERTCORE_ISA``, else the best this CPU supports); each call runs the whole encoder in
-    one native call with the GIL released.
-
-    Example:
-        >>> from bertcore import AutoTokenizer, BertModel
-        >>> tokenizer = AutoTokenizer.from_pretrained(model_dir)
-        >>> model = BertModel.from_pretrained(model_dir)
-        >>> out = model(**tokenizer(["A sentence."], padding=True, truncation=True, return_tensors="np"))
-        >>> out.last_hidden_state.shape, out.pooler_output.shape
-        ((1, 5, 384), (1, 384))
-    """
-
-    def __init__(self, config: BertConfig, encoder: Any, num_threads: Optional[int] = None) -> None:
-        self.config = config
-        self._encoder = encoder
-        self._num_threads = _check_num_threads(num_threads)
+class BertLayoutModel(EncoderModel):
+    """Loading for the encoders laid out as transformers' BertModel (BERT and the RoBERTa family): word,
+    position and token type embeddings, ``encoder.layer.<i>`` layers, an optional ``pooler.dense``."""
 
     # ------------------------------------------------------------------ loading
     @classmethod
     def from_pretrained(
-        cls,
+        cls: Type[_M],
         model_dir: PathLike,
         add_pooling_layer: bool = True,
         num_threads: Optional[int] = None,
         isa: Optional[str] = None,
-        config: Optional[BertConfig] = None,
-    ) -> "BertModel":
-        """Loads a Hugging Face BERT directory (config.json + model.safetensors or a sharded index).
+        config: Optional[PretrainedConfig] = None,
+    ) -> _M:
+        """Loads a Hugging Face model directory (config.json + model.safetensors or a sharded index).
 
         Args:
             model_dir: the model directory.
@@ -134,117 +78,71 @@ class BertModel:
             FileNotFoundError: the directory, config.json or the weights are missing.
             ValueError: the config is invalid or the weights do not match it (every problem is named).
         """
-        model_dir = os.fspath(model_dir)
-        if not os.path.isdir(model_dir):
-            raise FileNotFoundError(f"model directory {model_dir!r} does not exist or is not a directory")
-        if config is None:
-            config = BertConfig.from_pretrained(model_dir)
-        elif not isinstance(config, BertConfig):
-            raise TypeError(f"config must be a bertcore.BertConfig, got {type(config).__name__}")
-        threads = _check_num_threads(num_threads)
-        isa_name = _resolve_isa(isa)
-        with Checkpoint(find_checkpoint(model_dir), strip_prefixes=("bert.",)) as ckpt:
-            encoder = cls._build_encoder(config, ckpt, add_pooling_layer, isa_name)
-        return cls(config, encoder, threads)
+        pooler = "optional" if add_pooling_layer else "none"
+        return cls._load(model_dir, config, num_threads, isa, pooler=pooler)
 
-    @staticmethod
-    def _build_encoder(config: BertConfig, ckpt: Checkpoint, add_pooling_layer: bool, isa: str) -> Any:
-        expected = bert_expected_tensors(config, with_pooler=add_pooling_layer)
-        pooler_names = ["pooler.dense.weight", "pooler.dense.bias"]
-        missing_optional, unexpected = check_tensors(ckpt, expected, optional=pooler_names)
-        with_pooler = add_pooling_layer and not missing_optional
-        if add_pooling_layer and missing_optional:
-            warnings.warn(
-                "the checkpoint has no pooler weights (pooler.dense.*): pooler_output will be None. "
-                "Pass add_pooling_layer=False to silence this.",
-                UserWarning,
-                stacklevel=4,
-            )
-        leftovers = [
-            n for n in unexpected if n not in _IGNORED_BUFFERS and not (n.startswith("pooler.") and not with_pooler)
-        ]
-        if leftovers:
-            shown = ", ".join(leftovers[:8]) + (" ..." if len(leftovers) > 8 else "")
-            warnings.warn(
-                f"{len(leftovers)} tensor(s) in the checkpoint are not used by BertModel: {shown}",
-                UserWarning,
-                stacklevel=4,
-            )
+    @classmethod
+    def _core_config_for(cls, config: Any) -> Dict[str, Any]:
+        return core_config(
+            hidden=config.hidden_size,
+            heads=config.num_attention_heads,
+            layers=config.num_hidden_layers,
+            intermediate=config.intermediate_size,
+            vocab=config.vocab_size,
+            max_positions=config.max_position_embeddings,
+            type_vocab=config.type_vocab_size,
+            eps=config.layer_norm_eps,
+            activation=config.hidden_act,
+        )
 
-        def packed(prefix: str) -> Any:
-            return _core.PackedLinear(ckpt.get(prefix + ".weight"), ckpt.get(prefix + ".bias"), isa=isa)
-
-        layers: List[Tuple[Any, ...]] = []
-        for i in range(config.num_hidden_layers):
-            p = f"encoder.layer.{i}."
-            qkv_w = np.concatenate([ckpt.get(p + f"attention.self.{n}.weight") for n in ("query", "key", "value")])
-            qkv_b = np.concatenate([ckpt.get(p + f"attention.self.{n}.bias") for n in ("query", "key", "value")])
-            qkv = _core.PackedLinear(qkv_w, qkv_b, isa=isa)
-            del qkv_w, qkv_b
-            layers.append(
-                (
-                    qkv,
-                    packed(p + "attention.output.dense"),
-                    packed(p + "intermediate.dense"),
-                    packed(p + "output.dense"),
-                    ckpt.get(p + "attention.output.LayerNorm.weight"),
-                    ckpt.get(p + "attention.output.LayerNorm.bias"),
-                    ckpt.get(p + "output.LayerNorm.weight"),
-                    ckpt.get(p + "output.LayerNorm.bias"),
-                )
-            )
-        pooler = packed("pooler.dense") if with_pooler else None
-        core_config = {
-            "hidden": config.hidden_size,
-            "heads": config.num_attention_heads,
-            "layers": config.num_hidden_layers,
-            "intermediate": config.intermediate_size,
-            "vocab": config.vocab_size,
-            "max_positions": config.max_position_embeddings,
-            "type_vocab": config.type_vocab_size,
-            "eps": float(config.layer_norm_eps),
-            "activation": config.hidden_act,
-            "absolute_positions": True,
-        }
+    @classmethod
+    def _build_encoder(cls, config: Any, ckpt: Checkpoint, isa: str, pooler: str = "optional") -> Any:
+        """``pooler``: "optional" (warn, go without when missing), "required" (a head reads it) or "none"."""
+        pooler_names = [POOLER + ".weight", POOLER + ".bias"]
+        expected = bert_expected_tensors(config, with_pooler=pooler != "none")
+        missing = check_checkpoint(
+            ckpt,
+            expected,
+            cls.__name__,
+            optional=pooler_names if pooler == "optional" else (),
+            ignore_prefixes=("pooler.",) if pooler == "none" else (),
+        )
+        with_pooler = pooler_in_use(pooler_names, missing, pooler != "none")
+        w = WeightPacker(ckpt, isa)
+        layers = [w.layer(f"encoder.layer.{i}.", BERT_LAYER) for i in range(config.num_hidden_layers)]
         return _core.Encoder(
-            core_config,
-            ckpt.get("embeddings.word_embeddings.weight"),
-            ckpt.get("embeddings.position_embeddings.weight"),
-            ckpt.get("embeddings.token_type_embeddings.weight"),
-            ckpt.get("embeddings.LayerNorm.weight"),
-            ckpt.get("embeddings.LayerNorm.bias"),
+            cls._core_config_for(config),
+            w.get("embeddings.word_embeddings.weight"),
+            w.get("embeddings.position_embeddings.weight"),
+            w.get("embeddings.token_type_embeddings.weight"),
+            w.get("embeddings.LayerNorm.weight"),
+            w.get("embeddings.LayerNorm.bias"),
             layers,
-            pooler,
+            w.linear(POOLER) if with_pooler else None,
             isa=isa,
         )
 
-    # ------------------------------------------------------------------ properties
-    @property
-    def num_threads(self) -> int:
-        """Threads used per forward call."""
-        return self._num_threads
 
-    @num_threads.setter
-    def num_threads(self, value: int) -> None:
-        self._num_threads = _check_num_threads(value)
+class BertModel(BertLayoutModel):
+    """A BERT encoder, called like transformers' ``BertModel`` and returning numpy arrays.
 
-    @property
-    def isa(self) -> str:
-        """The kernel family this model's weights were packed for."""
-        return str(self._encoder.isa)
+    Build it with :meth:`from_pretrained`. The weights are packed once for the kernel family chosen at load
+    time (``isa``, else ``BERTCORE_ISA``, else the best this CPU supports); each call runs the whole encoder in
+    one native call with the GIL released.
 
-    @property
-    def has_pooler(self) -> bool:
-        return bool(self._encoder.has_pooler)
+    Example:
+        >>> from bertcore import AutoTokenizer, BertModel
+        >>> tokenizer = AutoTokenizer.from_pretrained(model_dir)
+        >>> model = BertModel.from_pretrained(model_dir)
+        >>> out = model(**tokenizer(["A sentence."], padding=True, truncation=True, return_tensors="np"))
+        >>> out.last_hidden_state.shape, out.pooler_output.shape
+        ((1, 5, 384), (1, 384))
+    """
 
-    def __repr__(self) -> str:
-        c = self.config
-        return (
-            f"{type(self).__name__}(hidden_size={c.hidden_size}, num_hidden_layers={c.num_hidden_layers}, "
-            f"num_attention_heads={c.num_attention_heads}, intermediate_size={c.intermediate_size}, "
-            f"hidden_act={c.hidden_act!r}, pooler={self.has_pooler}, isa={self.isa!r}, "
-            f"num_threads={self.num_threads})"
-        )
+    config_class = BertConfig
+    base_model_prefix = "bert"
+    output_class = BaseModelOutputWithPoolingAndCrossAttentions
+    config: BertConfig
 
     # ------------------------------------------------------------------ forward
     def __call__(
@@ -284,82 +182,23 @@ class BertModel:
         Raises:
             ValueError / TypeError: bad shapes, dtypes or index values, with what to change.
         """
-        for name in _UNSUPPORTED_ARGS:
-            if kwargs.get(name) is not None:
-                raise ValueError(f"{name} is not supported by bertcore's BertModel (encoder-only, token ids in)")
-            kwargs.pop(name, None)
-        if kwargs:
-            raise TypeError(f"unexpected argument(s): {', '.join(sorted(kwargs))}")
-        if input_ids is None:
-            raise ValueError("input_ids is required")
-        c = self.config
-        output_attentions = bool(c.extra.get("output_attentions", False) if output_attentions is None else output_attentions)
-        output_hidden_states = bool(
-            c.extra.get("output_hidden_states", False) if output_hidden_states is None else output_hidden_states
-        )
-        return_dict = bool(c.extra.get("return_dict", True) if return_dict is None else return_dict)
-
-        ids = as_int_matrix(input_ids, "input_ids")
-        batch, seq = ids.shape
-        if batch == 0 or seq == 0:
-            raise ValueError(f"input_ids is empty (shape {ids.shape}); pass at least one token per sequence")
-        keep = attention_mask_bool(attention_mask, (batch, seq))
-        if token_type_ids is None:
-            types = np.zeros((batch, seq), dtype=np.int64)
-        else:
-            types = self._broadcast(as_int_matrix(token_type_ids, "token_type_ids"), batch, seq, "token_type_ids")
-        if position_ids is None:
-            if seq > c.max_position_embeddings:
-                raise ValueError(
-                    f"sequence length {seq} exceeds max_position_embeddings ({c.max_position_embeddings}); "
-                    "truncate the input, e.g. tokenizer(..., truncation=True)"
-                )
-            positions = np.ascontiguousarray(np.broadcast_to(np.arange(seq, dtype=np.int64), (batch, seq)))
-        else:
-            positions = self._broadcast(as_int_matrix(position_ids, "position_ids"), batch, seq, "position_ids")
-
-        tokens = make_token_batch(ids, types, positions, keep, bool(skip_padding))
-        new = np.zeros if tokens.skipped else np.empty
-        h, layers = c.hidden_size, c.num_hidden_layers
-        hidden_states: Optional[List[FloatArray]] = None
-        if output_hidden_states:
-            hidden_states = [new((batch, seq, h), dtype=np.float32) for _ in range(layers + 1)]
-            last_hidden = hidden_states[-1]
-        else:
-            last_hidden = new((batch, seq, h), dtype=np.float32)
-        pooled = np.empty((batch, h), dtype=np.float32) if self.has_pooler else None
-        attentions: Optional[List[FloatArray]] = None
-        if output_attentions:
-            # Masked keys get probability exactly 0, so the dense layout fills every entry anyway.
-            attentions = [np.zeros((batch, c.num_attention_heads, seq, seq), dtype=np.float32) for _ in range(layers)]
-        self._encoder.forward(
-            tokens.ids,
-            tokens.type_ids,
-            tokens.pos_ids,
-            tokens.row_pos,
-            tokens.segments,
-            tokens.key_mask_add,
-            seq,
-            last_hidden,
-            pooled,
-            hidden_states,
-            attentions,
-            self._num_threads,
-        )
-        out = BaseModelOutputWithPoolingAndCrossAttentions(
-            last_hidden_state=last_hidden,
-            pooler_output=pooled,
-            hidden_states=tuple(hidden_states) if hidden_states is not None else None,
-            attentions=tuple(attentions) if attentions is not None else None,
-        )
-        return out if return_dict else out.to_tuple()
+        return self._call(  # type: ignore[no-any-return]
+            input_ids, attention_mask, token_type_ids, position_ids,
+            output_attentions, output_hidden_states, return_dict, skip_padding, kwargs,
+        )  # fmt: skip
 
     forward = __call__
 
-    @staticmethod
-    def _broadcast(array: npt.NDArray[np.int64], batch: int, seq: int, name: str) -> npt.NDArray[np.int64]:
-        if array.shape == (batch, seq):
-            return array
-        if array.shape == (1, seq):
-            return np.ascontiguousarray(np.broadcast_to(array, (batch, seq)))
-        raise ValueError(f"{name} has shape {array.shape}, expected ({batch}, {seq}) like input_ids")
+
+class BertForSequenceClassification(SequenceClassifier):
+    """transformers' ``BertForSequenceClassification``: a linear layer on the pooler output.
+
+    Example:
+        >>> model = BertForSequenceClassification.from_pretrained("path/to/cross-encoder")
+        >>> model(**tokenizer(queries, passages, padding=True, return_tensors="np")).logits.shape
+        (8, 1)
+    """
+
+    base_class = BertModel
+    head_input = "pooler"
+    head = (HeadStage("classifier", None),)

@@ -1,0 +1,180 @@
+"""``AutoConfig``, ``AutoModel`` and ``AutoModelForSequenceClassification``: the class named by config.json's
+``model_type``."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Dict, Iterable, Mapping, Optional, Type
+
+from ..config import BertConfig, PathLike, PretrainedConfig, read_config_json
+from .albert import AlbertConfig, AlbertForSequenceClassification, AlbertModel
+from .base import EncoderModel
+from .bert import BertForSequenceClassification, BertModel
+from .classification import SequenceClassifier
+from .distilbert import DistilBertConfig, DistilBertForSequenceClassification, DistilBertModel
+from .electra import ElectraConfig, ElectraForSequenceClassification, ElectraModel
+from .roberta import (
+    CamembertConfig,
+    CamembertForSequenceClassification,
+    CamembertModel,
+    RobertaConfig,
+    RobertaForSequenceClassification,
+    RobertaModel,
+    XLMRobertaConfig,
+    XLMRobertaForSequenceClassification,
+    XLMRobertaModel,
+)
+
+CONFIG_CLASSES: Dict[str, Type[PretrainedConfig]] = {
+    c.model_type: c
+    for c in (
+        BertConfig,
+        RobertaConfig,
+        XLMRobertaConfig,
+        CamembertConfig,
+        DistilBertConfig,
+        AlbertConfig,
+        ElectraConfig,
+    )
+}
+
+
+def unsupported_model_type(model_type: Any, supported: Iterable[str], what: str = "bertcore") -> ValueError:
+    """The error for a model_type that has no class here, listing the ones that do."""
+    return ValueError(
+        f"model_type {model_type!r} is not supported by {what}; supported: {', '.join(sorted(supported))}"
+    )
+
+
+class AutoConfig:
+    """Reads config.json into the config class its ``model_type`` names, like transformers' ``AutoConfig``.
+
+    Example:
+        >>> cfg = AutoConfig.from_pretrained("path/to/roberta-base")
+        >>> type(cfg).__name__, cfg.pad_token_id
+        ('RobertaConfig', 1)
+    """
+
+    def __init__(self) -> None:
+        raise EnvironmentError("build it with AutoConfig.from_pretrained(dir) or AutoConfig.for_model(...)")
+
+    @staticmethod
+    def for_model(model_type: str, **kwargs: Any) -> PretrainedConfig:
+        """A config of the given family from keyword settings (the rest take transformers' defaults).
+
+        Raises:
+            ValueError: an unknown model_type (the supported ones are listed).
+        """
+        if model_type not in CONFIG_CLASSES:
+            raise unsupported_model_type(model_type, CONFIG_CLASSES)
+        return CONFIG_CLASSES[model_type].from_dict(kwargs)
+
+    @staticmethod
+    def from_dict(config: Mapping[str, Any]) -> PretrainedConfig:
+        """The config class named by ``config["model_type"]``, built from the dict."""
+        if not isinstance(config, Mapping):
+            raise TypeError(f"config must be a mapping, got {type(config).__name__}")
+        model_type = config.get("model_type")
+        if model_type is None:
+            raise ValueError(
+                "config.json has no model_type, so the model family is unknown; add one of "
+                f"{', '.join(sorted(CONFIG_CLASSES))}, or use a family's class (e.g. BertConfig) directly"
+            )
+        if model_type not in CONFIG_CLASSES:
+            raise unsupported_model_type(model_type, CONFIG_CLASSES)
+        return CONFIG_CLASSES[model_type].from_dict(config)
+
+    @staticmethod
+    def from_pretrained(model_dir: PathLike) -> PretrainedConfig:
+        """Reads config.json of a model directory (or the file itself) into its family's config class.
+
+        Raises:
+            FileNotFoundError: no config.json.
+            ValueError: invalid JSON, no or an unsupported ``model_type``, or settings bertcore cannot run.
+        """
+        return AutoConfig.from_dict(read_config_json(model_dir))
+
+
+MODEL_CLASSES: Dict[str, Type[EncoderModel]] = {
+    "bert": BertModel,
+    "roberta": RobertaModel,
+    "xlm-roberta": XLMRobertaModel,
+    "camembert": CamembertModel,
+    "distilbert": DistilBertModel,
+    "albert": AlbertModel,
+    "electra": ElectraModel,
+}
+
+SEQUENCE_CLASSIFICATION_CLASSES: Dict[str, Type[SequenceClassifier]] = {
+    "bert": BertForSequenceClassification,
+    "roberta": RobertaForSequenceClassification,
+    "xlm-roberta": XLMRobertaForSequenceClassification,
+    "camembert": CamembertForSequenceClassification,
+    "distilbert": DistilBertForSequenceClassification,
+    "albert": AlbertForSequenceClassification,
+    "electra": ElectraForSequenceClassification,
+}
+
+
+class _AutoClass:
+    _mapping: ClassVar[Dict[str, Any]] = {}
+    _what: ClassVar[str] = ""
+
+    def __init__(self) -> None:
+        name = type(self).__name__
+        raise EnvironmentError(f"{name} is built with {name}.from_pretrained(dir)")
+
+    @classmethod
+    def class_for(cls, model_type: str) -> Any:
+        """The class used for ``model_type``; ValueError listing the supported ones otherwise."""
+        if model_type not in cls._mapping:
+            raise unsupported_model_type(model_type, cls._mapping, cls._what)
+        return cls._mapping[model_type]
+
+    @classmethod
+    def from_pretrained(
+        cls, model_dir: PathLike, config: Optional[PretrainedConfig] = None, **kwargs: Any
+    ) -> Any:
+        """Reads config.json (unless ``config`` is given), picks the class for its model_type, loads it.
+
+        Args:
+            model_dir: the model directory.
+            config: use this config (its class decides the family) instead of the directory's config.json.
+            **kwargs: passed to the family's ``from_pretrained`` (``num_threads``, ``isa``, and for the
+                models with a pooler ``add_pooling_layer``).
+
+        Raises:
+            ValueError: an unknown model_type (the supported ones are listed), or what loading raises.
+        """
+        if config is None:
+            config = AutoConfig.from_pretrained(model_dir)
+        elif not isinstance(config, PretrainedConfig):
+            raise TypeError(f"config must be a bertcore config, got {type(config).__name__}")
+        return cls.class_for(config.model_type).from_pretrained(model_dir, config=config, **kwargs)
+
+
+class AutoModel(_AutoClass):
+    """Loads the encoder model its config.json names (``bert``, ``roberta``, ``xlm-roberta``, ``camembert``,
+    ``distilbert``, ``albert``, ``electra``), like transformers' ``AutoModel``.
+
+    Example:
+        >>> model = AutoModel.from_pretrained("path/to/model")
+        >>> type(model).__name__
+        'RobertaModel'
+    """
+
+    _mapping = MODEL_CLASSES
+    _what = "bertcore.AutoModel"
+
+
+class AutoModelForSequenceClassification(_AutoClass):
+    """Loads the sequence classification model (a cross-encoder reranker, a classifier) its config.json names,
+    like transformers' ``AutoModelForSequenceClassification``.
+
+    Example:
+        >>> model = AutoModelForSequenceClassification.from_pretrained("path/to/ms-marco-MiniLM-L-6-v2")
+        >>> model(**tokenizer(queries, passages, padding=True, return_tensors="np")).logits.shape
+        (8, 1)
+    """
+
+    _mapping = SEQUENCE_CLASSIFICATION_CLASSES
+    _what = "bertcore.AutoModelForSequenceClassification"
