@@ -42,7 +42,7 @@ from .outputs import (
     ModelOutput,
     SequenceClassifierOutput,
 )
-from .tokenizer import AutoTokenizer
+from .tokenizer import AutoTokenizer, BatchEncoding
 
 __all__ = [
     "AlbertConfig",
@@ -52,6 +52,7 @@ __all__ = [
     "AutoModel",
     "AutoModelForSequenceClassification",
     "AutoTokenizer",
+    "BatchEncoding",
     "BaseModelOutput",
     "BaseModelOutputWithPastAndCrossAttentions",
     "BaseModelOutputWithPooling",
