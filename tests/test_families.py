@@ -356,7 +356,10 @@ def test_config_reading() -> None:
     with pytest.raises(ValueError, match="activation"):
         bertcore.DistilBertConfig.from_dict({"activation": "gelu_bogus"})
     with pytest.raises(ValueError, match="position_embedding_type"):
-        bertcore.RobertaConfig.from_dict({"position_embedding_type": "relative_key"})
+        bertcore.RobertaConfig.from_dict({"position_embedding_type": "rotary"})
+    with pytest.raises(ValueError, match="position_embedding_type"):
+        bertcore.ElectraConfig.from_dict({"position_embedding_type": "relative_key"})  # BERT and RoBERTa only
+    assert bertcore.RobertaConfig.from_dict({"position_embedding_type": "relative_key_query"}).relative_attention == 2
     with pytest.warns(UserWarning, match="model_type 'roberta'"):
         bertcore.ElectraConfig.from_dict({"model_type": "roberta"})
 

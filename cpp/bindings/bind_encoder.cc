@@ -49,6 +49,7 @@ std::unique_ptr<Encoder> make_encoder(const py::dict& cfg, const FloatArray& wor
   c.absolute_positions = get<bool>(cfg, "absolute_positions");
   if (cfg.contains("embedding_size")) c.embedding_size = cfg["embedding_size"].cast<int64_t>();
   if (cfg.contains("emb_eps")) c.emb_eps = cfg["emb_eps"].cast<float>();
+  if (cfg.contains("relative_attention")) c.relative_attention = cfg["relative_attention"].cast<int>();
 
   EncoderWeights w;
   w.word = copy_vector(word, "word embeddings");
@@ -58,7 +59,9 @@ std::unique_ptr<Encoder> make_encoder(const py::dict& cfg, const FloatArray& wor
   w.emb_ln_beta = copy_vector(emb_ln_beta, "embeddings LayerNorm bias");
   for (const py::handle& item : layers) {
     const py::tuple t = item.cast<py::tuple>();
-    if (t.size() != 8) throw std::invalid_argument("each layer is a tuple of 4 PackedLinear and 4 arrays");
+    if (t.size() != 8 && t.size() != 9) {
+      throw std::invalid_argument("each layer is a tuple of 4 PackedLinear, 4 arrays and an optional distance table");
+    }
     EncoderLayer l;
     l.qkv = t[0].cast<std::shared_ptr<PackedLinear>>();
     l.attn_out = t[1].cast<std::shared_ptr<PackedLinear>>();
@@ -68,6 +71,7 @@ std::unique_ptr<Encoder> make_encoder(const py::dict& cfg, const FloatArray& wor
     l.ln1_beta = copy_vector(t[5].cast<FloatArray>(), "attention LayerNorm bias");
     l.ln2_gamma = copy_vector(t[6].cast<FloatArray>(), "output LayerNorm weight");
     l.ln2_beta = copy_vector(t[7].cast<FloatArray>(), "output LayerNorm bias");
+    if (t.size() == 9 && !t[8].is_none()) l.distance = t[8].cast<std::shared_ptr<PackedLinear>>();
     w.layers.push_back(std::move(l));
   }
   w.pooler = std::move(pooler);

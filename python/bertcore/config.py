@@ -20,6 +20,9 @@ from . import _core
 PathLike = Union[str, "os.PathLike[str]"]
 
 SUPPORTED_POSITION_TYPES = ("absolute",)
+# transformers 4.x BERT and RoBERTa also had relative position scores (transformers 5 dropped them; it ignores
+# their weights without an error, so bertcore's references for these come from transformers < 5).
+RELATIVE_POSITION_TYPES = ("relative_key", "relative_key_query")
 PROBLEM_TYPES = ("regression", "single_label_classification", "multi_label_classification")
 
 _C = TypeVar("_C", bound="PretrainedConfig")
@@ -154,13 +157,20 @@ class PretrainedConfig:
                 "bertcore runs encoders only"
             )
 
-    def _check_absolute_positions(self) -> None:
+    def _check_absolute_positions(self, allow_relative: bool = False) -> None:
         kind = self._setting("position_embedding_type", None)
-        if kind is not None and kind not in SUPPORTED_POSITION_TYPES:
+        allowed = SUPPORTED_POSITION_TYPES + (RELATIVE_POSITION_TYPES if allow_relative else ())
+        if kind is not None and kind not in allowed:
             raise ValueError(
-                f"config position_embedding_type {kind!r} is not supported; supported: "
-                f"{', '.join(SUPPORTED_POSITION_TYPES)}"
+                f"config position_embedding_type {kind!r} is not supported for {type(self).__name__}; "
+                f"supported: {', '.join(allowed)}"
             )
+
+    @property
+    def relative_attention(self) -> int:
+        """0 for absolute positions, 1 for relative_key, 2 for relative_key_query."""
+        kind = self._setting("position_embedding_type", None) or "absolute"
+        return {"relative_key": 1, "relative_key_query": 2}.get(kind, 0)
 
     def _setting(self, name: str, default: Any) -> Any:
         """A field, else an unknown key of config.json, else ``default``."""
@@ -298,7 +308,7 @@ class BertConfig(PretrainedConfig):
         self._check_heads("hidden_size", "num_attention_heads")
         self._check_activation("hidden_act")
         self._check_eps("layer_norm_eps")
-        self._check_absolute_positions()
+        self._check_absolute_positions(allow_relative=True)
         self._check_encoder_only()
 
     @classmethod

@@ -28,6 +28,7 @@ struct EncoderConfig {
   float emb_eps = 0.0f;        // the embeddings LayerNorm; 0 = eps
   Activation act = Activation::kGeluErf;
   bool absolute_positions = true;
+  int relative_attention = 0;  // 0: none, 1: relative_key, 2: relative_key_query (transformers 4.x)
 };
 
 struct EncoderLayer {
@@ -37,6 +38,7 @@ struct EncoderLayer {
   std::shared_ptr<const PackedLinear> ffn_in;    // [intermediate, hidden]
   std::shared_ptr<const PackedLinear> ffn_out;   // [hidden, intermediate]
   AlignedBuffer ln1_gamma, ln1_beta, ln2_gamma, ln2_beta;
+  std::shared_ptr<const PackedLinear> distance;  // [2 max_positions - 1, head_dim] with relative attention
 };
 
 struct EncoderWeights {

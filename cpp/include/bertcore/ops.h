@@ -71,14 +71,26 @@ struct AttentionSegment {
   int64_t key_count = 0;
 };
 
+// Relative position scores of transformers 4.x BERT (position_embedding_type relative_key and
+// relative_key_query): with E the layer's distance embedding [2 P - 1, head_dim] (P = max_positions) packed
+// as a PackedLinear, and t = pos(query) - pos(key) + P - 1, the raw score q·k gets q·E[t] added (relative_key)
+// and also k·E[t] (relative_key_query), before the scaling. Positions are the rows' places in their padded
+// sequence (row_pos), as transformers 4.x computes them from the padded layout.
+struct RelativePositions {
+  const PackedLinear* table = nullptr;
+  int mode = 0;  // 1: relative_key, 2: relative_key_query
+  int64_t max_positions = 0;
+};
+
 // Multi-head scaled dot-product attention, transformers' eager form: P = softmax(Q K^T * scale + mask),
 // ctx = P V, per sequence. qkv is [rows][3 * hidden] (Q, K, V side by side, head h in columns h*d .. h*d+d-1
 // of each); key_mask_add, when not null, holds one additive value per row (0 for kept keys, finfo(float32).min
 // for masked ones); ctx is [rows][hidden]. probs, when not null, receives P as [batch][heads][seq][seq] at the
 // positions row_pos gives (row_pos[r] = position of row r in its sequence; null = row - row_begin); entries
 // for rows or keys not computed are left as they are.
+// rel, when not null, adds relative position scores (see RelativePositions); it needs seq <= max_positions.
 void attention(const KernelTable& kt, const float* qkv, const AttentionSegment* segments, int64_t batch,
                int64_t heads, int64_t head_dim, const float* key_mask_add, float scale, float* ctx, float* probs,
-               int64_t seq, const int64_t* row_pos, int num_threads);
+               int64_t seq, const int64_t* row_pos, int num_threads, const RelativePositions* rel = nullptr);
 
 }  // namespace bertcore

@@ -43,6 +43,12 @@ Encoder::Encoder(const EncoderConfig& c, EncoderWeights weights, const KernelTab
       c.type_vocab < 0 || c.embedding_size < 0 || (c.absolute_positions && c.max_positions <= 0)) {
     throw std::invalid_argument("encoder config has a non-positive size");
   }
+  if (c.relative_attention < 0 || c.relative_attention > 2) {
+    throw std::invalid_argument("relative_attention must be 0, 1 or 2");
+  }
+  if (c.relative_attention != 0 && c.max_positions <= 0) {
+    throw std::invalid_argument("relative attention needs max_positions");
+  }
   if (c.hidden % c.heads != 0) {
     throw std::invalid_argument("hidden size " + std::to_string(c.hidden) + " is not a multiple of " +
                                 std::to_string(c.heads) + " attention heads");
@@ -74,6 +80,13 @@ Encoder::Encoder(const EncoderConfig& c, EncoderWeights weights, const KernelTab
     check_vector(l.ln1_beta, h, p + "attention LayerNorm bias");
     check_vector(l.ln2_gamma, h, p + "output LayerNorm weight");
     check_vector(l.ln2_beta, h, p + "output LayerNorm bias");
+    if (c.relative_attention != 0) {
+      if (l.distance == nullptr || l.distance->n != 2 * c.max_positions - 1 || l.distance->k != h / c.heads ||
+          l.distance->isa != kt.isa) {
+        throw std::invalid_argument(p + "distance embedding must be [2 * max_positions - 1, head_dim], packed for " +
+                                    isa_name(kt.isa));
+      }
+    }
   }
   if (weights_.pooler != nullptr) check_linear(weights_.pooler, h, h, kt, "pooler dense");
 }
@@ -158,6 +171,10 @@ void Encoder::forward(const TokenBatch& tk, const EncoderOutputs& out, int num_t
       throw std::invalid_argument("malformed segment for sequence " + std::to_string(b));
     }
   }
+  if (c.relative_attention != 0 && tk.seq > c.max_positions) {
+    throw std::invalid_argument("sequence length " + std::to_string(tk.seq) + " exceeds max_position_embeddings (" +
+                                std::to_string(c.max_positions) + "), which relative attention needs");
+  }
   if (tk.row_pos != nullptr) {
     for (int64_t r = 0; r < tk.rows; ++r) {
       if (tk.row_pos[r] < 0 || tk.row_pos[r] >= tk.seq) throw std::invalid_argument("row position out of range");
@@ -212,8 +229,15 @@ void Encoder::forward(const TokenBatch& tk, const EncoderOutputs& out, int num_t
     const EncoderLayer& l = weights_.layers[li];
     linear(kt, x, t, h, *l.qkv, qkv_.data(), 3 * h, Activation::kIdentity, nullptr, 0, num_threads);
     clock.mark(kQkv);
+    RelativePositions rel;
+    if (c.relative_attention != 0) {
+      rel.table = l.distance.get();
+      rel.mode = c.relative_attention;
+      rel.max_positions = c.max_positions;
+    }
     attention(kt, qkv_.data(), tk.segments, tk.batch, c.heads, head_dim, tk.key_mask_add, scale, ctx_.data(),
-              out.attentions.empty() ? nullptr : out.attentions[li], tk.seq, tk.row_pos, num_threads);
+              out.attentions.empty() ? nullptr : out.attentions[li], tk.seq, tk.row_pos, num_threads,
+              c.relative_attention != 0 ? &rel : nullptr);
     clock.mark(kAttention);
     linear(kt, ctx_.data(), t, h, *l.attn_out, tmp, h, Activation::kIdentity, x, h, num_threads);
     clock.mark(kAttnOut);

@@ -6,6 +6,7 @@
 // ctx_blk = P_blk · V (k = seq). Scratch lives in per-thread buffers that grow to the largest shape seen.
 #include <algorithm>
 #include <cstring>
+#include <stdexcept>
 
 #include "bertcore/ops.h"
 #include "bertcore/parallel.h"
@@ -43,15 +44,35 @@ void pack_b_rows(const float* src, int64_t ld, int64_t cols, int64_t k, int nr, 
 }
 
 struct AttentionScratch {
-  AlignedBuffer kpack, vpack, scores;
+  AlignedBuffer kpack, vpack, scores, qe, ke;
 };
+
+// out[i][c] = rows[i] · E[col0 + c] for the table panels covering [col0, col0 + width), i < count (any count).
+void relative_dots(const KernelTable& kt, const float* rows, int64_t ld, int64_t count, const PackedLinear& table,
+                   int64_t col0, int64_t width, float* out) {
+  const int mr = kt.gemm_mr, nr = kt.gemm_nr;
+  for (int64_t i0 = 0; i0 < count; i0 += mr) {
+    const int64_t m = std::min<int64_t>(mr, count - i0);
+    for (int64_t c = 0; c < width; c += nr) {
+      const int64_t panel = (col0 + c) / nr;
+      const int64_t n = std::min<int64_t>(nr, table.n - (col0 + c));
+      if (n <= 0) break;
+      kt.gemm_ukernel(table.k, rows + i0 * ld, ld, table.panel(panel), out + i0 * width + c, width, m, n, 0);
+    }
+  }
+}
 
 }  // namespace
 
 void attention(const KernelTable& kt, const float* qkv, const AttentionSegment* segments, int64_t batch,
                int64_t heads, int64_t head_dim, const float* key_mask_add, float scale, float* ctx, float* probs,
-               int64_t seq, const int64_t* row_pos, int num_threads) {
+               int64_t seq, const int64_t* row_pos, int num_threads, const RelativePositions* rel) {
   if (batch <= 0) return;
+  if (rel != nullptr && (rel->table == nullptr || rel->mode < 1 || rel->mode > 2 || seq > rel->max_positions ||
+                         rel->table->n != 2 * rel->max_positions - 1 || rel->table->k != head_dim ||
+                         rel->table->nr != kt.gemm_nr)) {
+    throw std::invalid_argument("relative position table does not fit this attention call");
+  }
   const int64_t hidden = heads * head_dim;
   const int64_t ld = 3 * hidden;
   const int mr = kt.gemm_mr, nr = kt.gemm_nr;
@@ -59,6 +80,13 @@ void attention(const KernelTable& kt, const float* qkv, const AttentionSegment* 
   for (int64_t b = 0; b < batch; ++b) max_keys = std::max(max_keys, segments[b].key_count);
   const int64_t keys_nr = round_up(std::max<int64_t>(max_keys, 1), nr);
   const int64_t dim_nr = round_up(head_dim, nr);
+  // Distance-table columns any (query, key) pair of a seq-long sequence can use, rounded out to whole panels.
+  int64_t rel_col0 = 0, rel_width = 0;
+  if (rel != nullptr) {
+    const int64_t lo = rel->max_positions - seq, hi = rel->max_positions + seq - 2;
+    rel_col0 = lo / nr * nr;
+    rel_width = (hi / nr + 1) * nr - rel_col0;
+  }
   parallel_for_dynamic(batch * heads, num_threads, [&](int64_t unit) {
     const int64_t b = unit / heads, h = unit % heads;
     const AttentionSegment& g = segments[b];
@@ -82,6 +110,14 @@ void attention(const KernelTable& kt, const float* qkv, const AttentionSegment* 
     }
     pack_b_transposed(k, ld, nk, head_dim, nr, s.kpack.data());
     pack_b_rows(v, ld, head_dim, nk, nr, s.vpack.data());
+    auto pos_of = [&](int64_t r) { return row_pos != nullptr ? row_pos[r] : r - g.row_begin; };
+    if (rel != nullptr) {
+      s.qe.reserve(static_cast<int64_t>(mr) * rel_width);
+      if (rel->mode == 2) {
+        s.ke.reserve(nk * rel_width);
+        relative_dots(kt, k, ld, nk, *rel->table, rel_col0, rel_width, s.ke.data());
+      }
+    }
     for (int64_t i0 = 0; i0 < g.row_count; i0 += mr) {
       const int64_t rows = std::min<int64_t>(mr, g.row_count - i0);
       float* sc = s.scores.data();
@@ -89,14 +125,30 @@ void attention(const KernelTable& kt, const float* qkv, const AttentionSegment* 
         kt.gemm_ukernel(head_dim, q + i0 * ld, ld, s.kpack.data() + (j0 / nr) * head_dim * nr, sc + j0, keys_nr,
                         rows, std::min<int64_t>(nr, nk - j0), 0);
       }
+      if (rel != nullptr) {
+        relative_dots(kt, q + i0 * ld, ld, rows, *rel->table, rel_col0, rel_width, s.qe.data());
+        const int64_t base = rel->max_positions - 1 - rel_col0;
+        for (int64_t i = 0; i < rows; ++i) {
+          float* row = sc + i * keys_nr;
+          const float* qe = s.qe.data() + i * rel_width;
+          const int64_t li = pos_of(g.row_begin + i0 + i);
+          if (rel->mode == 1) {
+            for (int64_t j = 0; j < nk; ++j) row[j] += qe[li - pos_of(g.key_begin + j) + base];
+          } else {
+            for (int64_t j = 0; j < nk; ++j) {
+              const int64_t t = li - pos_of(g.key_begin + j) + base;
+              row[j] = row[j] + qe[t] + s.ke.data()[j * rel_width + t];
+            }
+          }
+        }
+      }
       for (int64_t i = 0; i < rows; ++i) {
         float* row = sc + i * keys_nr;
         kt.scale(scale, row, row, nk);
         if (mask != nullptr) kt.add3(row, mask, nullptr, row, nk);
         kt.softmax(row, nk);
         if (probs != nullptr) {
-          const int64_t r = g.row_begin + i0 + i;
-          const int64_t qpos = row_pos != nullptr ? row_pos[r] : r - g.row_begin;
+          const int64_t qpos = pos_of(g.row_begin + i0 + i);
           float* dst = probs + ((b * heads + h) * seq + qpos) * seq;
           if (row_pos == nullptr) {
             std::memcpy(dst, row, static_cast<size_t>(nk) * sizeof(float));

@@ -32,6 +32,7 @@ BERT_LAYER = LayerLayout(
     ffn_norm="output.LayerNorm",
 )
 POOLER = "pooler.dense"
+DISTANCE = "attention.self.distance_embedding.weight"  # transformers 4.x relative positions
 _M = TypeVar("_M", bound="BertLayoutModel")
 
 
@@ -39,8 +40,12 @@ def bert_expected_tensors(config: Any, with_pooler: bool) -> Dict[str, Shape]:
     """Normalised tensor name -> shape for a BertModel (or RobertaModel) with this config."""
     h = config.hidden_size
     spec = embeddings_expected(h, config.vocab_size, config.max_position_embeddings, config.type_vocab_size)
+    relative = getattr(config, "relative_attention", 0)
     for i in range(config.num_hidden_layers):
         spec.update(BERT_LAYER.expected(f"encoder.layer.{i}.", h, config.intermediate_size))
+        if relative:
+            head_dim = h // config.num_attention_heads
+            spec[f"encoder.layer.{i}.{DISTANCE}"] = (2 * config.max_position_embeddings - 1, head_dim)
     if with_pooler:
         spec.update(linear_expected(POOLER, h, h))
     return spec
@@ -59,6 +64,10 @@ class BertLayoutModel(EncoderModel):
         num_threads: Optional[int] = None,
         isa: Optional[str] = None,
         config: Optional[PretrainedConfig] = None,
+        *,
+        local_files_only: bool = False,
+        revision: Optional[str] = None,
+        cache_dir: Optional[PathLike] = None,
     ) -> _M:
         """Loads a Hugging Face model directory (config.json + model.safetensors or a sharded index).
 
@@ -70,6 +79,8 @@ class BertLayoutModel(EncoderModel):
             num_threads: threads per forward call; default: OMP_NUM_THREADS, else the CPUs this process may use.
             isa: kernel family, "scalar", "avx2" or "avx512"; default: BERTCORE_ISA, else the best supported.
             config: use this config instead of the directory's config.json.
+            local_files_only, revision, cache_dir: for a Hub id, where and what to look up (see
+                :func:`bertcore.hub.resolve_model_dir`).
 
         Returns:
             The model, ready to call.
@@ -79,7 +90,9 @@ class BertLayoutModel(EncoderModel):
             ValueError: the config is invalid or the weights do not match it (every problem is named).
         """
         pooler = "optional" if add_pooling_layer else "none"
-        return cls._load(model_dir, config, num_threads, isa, pooler=pooler)
+        return cls._load(
+            model_dir, config, num_threads, isa, local_files_only=local_files_only, revision=revision, cache_dir=cache_dir, pooler=pooler
+        )
 
     @classmethod
     def _core_config_for(cls, config: Any) -> Dict[str, Any]:
@@ -93,6 +106,7 @@ class BertLayoutModel(EncoderModel):
             type_vocab=config.type_vocab_size,
             eps=config.layer_norm_eps,
             activation=config.hidden_act,
+            relative_attention=getattr(config, "relative_attention", 0),
         )
 
     @classmethod
@@ -109,11 +123,19 @@ class BertLayoutModel(EncoderModel):
         )
         with_pooler = pooler_in_use(pooler_names, missing, pooler != "none")
         w = WeightPacker(ckpt, isa)
-        layers = [w.layer(f"encoder.layer.{i}.", BERT_LAYER) for i in range(config.num_hidden_layers)]
+        relative = getattr(config, "relative_attention", 0)
+        layers = []
+        for i in range(config.num_hidden_layers):
+            layer = w.layer(f"encoder.layer.{i}.", BERT_LAYER)
+            if relative:
+                # The distance table [2 P - 1, head_dim] is packed like a linear layer: q·E[t] is a GEMM.
+                layer += (_core.PackedLinear(w.get(f"encoder.layer.{i}.{DISTANCE}"), None, isa=isa),)
+            layers.append(layer)
         return _core.Encoder(
             cls._core_config_for(config),
             w.get("embeddings.word_embeddings.weight"),
-            w.get("embeddings.position_embeddings.weight"),
+            # With relative positions transformers 4.x keeps the absolute table but never adds it.
+            None if relative else w.get("embeddings.position_embeddings.weight"),
             w.get("embeddings.token_type_embeddings.weight"),
             w.get("embeddings.LayerNorm.weight"),
             w.get("embeddings.LayerNorm.bias"),

@@ -175,8 +175,10 @@ def core_config(
     eps: float,
     activation: str,
     embedding_size: int = 0,
+    relative_attention: int = 0,
 ) -> Dict[str, Any]:
-    """The config dict ``_core.Encoder`` takes (type_vocab 0: no token types; embedding_size 0: = hidden)."""
+    """The config dict ``_core.Encoder`` takes (type_vocab 0: no token types; embedding_size 0: = hidden;
+    relative_attention 1/2: transformers 4.x relative_key / relative_key_query, no absolute positions)."""
     return {
         "hidden": hidden,
         "heads": heads,
@@ -188,5 +190,6 @@ def core_config(
         "embedding_size": embedding_size,
         "eps": float(eps),
         "activation": activation,
-        "absolute_positions": True,
+        "absolute_positions": relative_attention == 0,
+        "relative_attention": relative_attention,
     }

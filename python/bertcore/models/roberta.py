@@ -59,7 +59,7 @@ class RobertaConfig(PretrainedConfig):
         self._check_heads("hidden_size", "num_attention_heads")
         self._check_activation("hidden_act")
         self._check_eps("layer_norm_eps")
-        self._check_absolute_positions()
+        self._check_absolute_positions(allow_relative=True)
         self._check_encoder_only()
 
 
@@ -105,6 +105,9 @@ class RobertaModel(BertLayoutModel):
     config: RobertaConfig
 
     def _default_position_ids(self, ids: IntArray) -> IntArray:
+        if self.config.relative_attention:
+            # transformers 4.x computes them but never adds absolute positions with relative scores.
+            return np.zeros_like(ids)
         pad = self.config.pad_token_id
         if pad is None:
             raise ValueError(
