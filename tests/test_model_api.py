@@ -176,3 +176,16 @@ def test_workspace_is_reused(model: BertModel) -> None:
     size = model._encoder.workspace_bytes
     model(IDS)
     assert model._encoder.workspace_bytes == size > 0
+
+
+def test_workspace_shrinks_after_a_large_batch(model: BertModel) -> None:
+    model._encoder.release_workspace()
+    model(IDS)
+    small = model._encoder.workspace_bytes
+    big_ids = np.tile(IDS, (40, 3))[:, :18]
+    model(big_ids)
+    big = model._encoder.workspace_bytes
+    assert big > 10 * small
+    for _ in range(8):  # the large batch leaves the window of recent calls
+        model(IDS)
+    assert model._encoder.workspace_bytes == small

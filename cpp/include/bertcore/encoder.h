@@ -99,6 +99,14 @@ class Encoder {
   const KernelTable* kt_;
   std::mutex mutex_;
   void scatter_rows(const TokenBatch& tokens, const float* src, float* dst) const;
+  // Sizes the scratch buffers for `rows` token rows. They grow as needed and shrink back once the largest
+  // call among the last kRecentCalls needs less than half of what they hold (so one unusually large batch
+  // does not pin its memory for the life of the model, unlike an arena that never shrinks).
+  void fit_workspace(int64_t rows);
+  static constexpr int kRecentCalls = 8;
+  std::array<int64_t, kRecentCalls> recent_rows_{};
+  int recent_next_ = 0;
+  int64_t workspace_rows_ = 0;
 
   AlignedBuffer x_, xe_, qkv_, ctx_, tmp_, ffn_, pool_in_;
   bool profiling_ = false;

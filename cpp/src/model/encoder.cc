@@ -3,6 +3,7 @@
 //   h = act(x1 W1^T + b1);  x = LN(h W2^T + b2 + x1)
 #include "bertcore/encoder.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <memory>
@@ -96,8 +97,33 @@ int64_t Encoder::workspace_bytes() const {
          (x_.size() + xe_.size() + qkv_.size() + ctx_.size() + tmp_.size() + ffn_.size() + pool_in_.size());
 }
 
+void Encoder::fit_workspace(int64_t rows) {
+  recent_rows_[recent_next_] = rows;
+  recent_next_ = (recent_next_ + 1) % kRecentCalls;
+  int64_t recent_max = 0;
+  for (int64_t r : recent_rows_) recent_max = std::max(recent_max, r);
+  int64_t target = workspace_rows_;
+  if (rows > workspace_rows_) {
+    target = rows;
+  } else if (workspace_rows_ > 2 * recent_max) {
+    target = recent_max;  // shrink back after an unusually large batch
+  }
+  if (target == workspace_rows_) return;
+  const EncoderConfig& c = config_;
+  const int64_t e = c.embedding_size > 0 ? c.embedding_size : c.hidden;
+  x_.resize(target * c.hidden);
+  if (weights_.emb_project != nullptr) xe_.resize(target * e);
+  qkv_.resize(target * 3 * c.hidden);
+  ctx_.resize(target * c.hidden);
+  tmp_.resize(target * c.hidden);
+  ffn_.resize(target * c.intermediate);
+  workspace_rows_ = target;
+}
+
 void Encoder::release_workspace() {
   std::lock_guard<std::mutex> lock(mutex_);
+  workspace_rows_ = 0;
+  recent_rows_.fill(0);
   x_.resize(0);
   xe_.resize(0);
   qkv_.resize(0);
@@ -191,11 +217,8 @@ void Encoder::forward(const TokenBatch& tk, const EncoderOutputs& out, int num_t
 
   std::lock_guard<std::mutex> lock(mutex_);
   const int64_t h = c.hidden, t = tk.rows, inter = c.intermediate;
-  x_.reserve(t * h);
-  qkv_.reserve(t * 3 * h);
-  ctx_.reserve(t * h);
-  tmp_.reserve(t * h);
-  ffn_.reserve(t * inter);
+  fit_workspace(t);
+  (void)inter;
   float* x = x_.data();
   float* tmp = tmp_.data();
 
@@ -212,7 +235,6 @@ void Encoder::forward(const TokenBatch& tk, const EncoderOutputs& out, int num_t
   e.hidden = c.embedding_size > 0 ? c.embedding_size : h;
   e.eps = c.emb_eps > 0.0f ? c.emb_eps : c.eps;
   if (weights_.emb_project != nullptr) {
-    xe_.reserve(t * e.hidden);
     embeddings(kt, e, tk.ids, tk.type_ids, tk.pos_ids, t, xe_.data(), num_threads);
     linear(kt, xe_.data(), t, e.hidden, *weights_.emb_project, x, h, Activation::kIdentity, nullptr, 0,
            num_threads);
@@ -256,7 +278,7 @@ void Encoder::forward(const TokenBatch& tk, const EncoderOutputs& out, int num_t
   clock.mark(kCopyOut);
 
   if (out.pooled != nullptr) {
-    pool_in_.reserve(tk.batch * h);
+    if (pool_in_.size() < tk.batch * h || pool_in_.size() > 2 * tk.batch * h) pool_in_.resize(tk.batch * h);
     for (int64_t b = 0; b < tk.batch; ++b) {
       std::memcpy(pool_in_.data() + b * h, x + tk.segments[b].row_begin * h, static_cast<size_t>(h) * sizeof(float));
     }
