@@ -1,0 +1,103 @@
+"""Type stubs for bertcore's native module (private: use the bertcore package)."""
+
+from typing import Any, Dict, List, Optional, Tuple
+
+import numpy as np
+import numpy.typing as npt
+
+F32 = npt.NDArray[np.float32]
+I64 = npt.NDArray[np.int64]
+
+class PackedLinear:
+    """A dense layer's weight [out, in] and bias, packed once for one kernel family's GEMM."""
+
+    def __init__(self, weight: F32, bias: Optional[F32] = None, isa: str = "") -> None: ...
+    @property
+    def out_features(self) -> int: ...
+    @property
+    def in_features(self) -> int: ...
+    @property
+    def isa(self) -> str: ...
+    @property
+    def nbytes(self) -> int: ...
+    def unpack(self) -> F32: ...
+
+class Encoder:
+    """The encoder core; built by bertcore's model classes."""
+
+    def __init__(
+        self,
+        config: Dict[str, Any],
+        word: F32,
+        position: Optional[F32],
+        token_type: Optional[F32],
+        emb_ln_gamma: F32,
+        emb_ln_beta: F32,
+        layers: List[Tuple[Any, ...]],
+        pooler: Optional[PackedLinear],
+        emb_project: Optional[PackedLinear] = None,
+        isa: str = "",
+    ) -> None: ...
+    def forward(
+        self,
+        ids: I64,
+        type_ids: I64,
+        pos_ids: I64,
+        row_pos: Optional[I64],
+        segments: I64,
+        key_mask_add: Optional[F32],
+        seq: int,
+        last_hidden: F32,
+        pooled: Optional[F32] = None,
+        hidden_states: Optional[List[F32]] = None,
+        attentions: Optional[List[F32]] = None,
+        num_threads: int = 1,
+    ) -> None: ...
+    @property
+    def isa(self) -> str: ...
+    @property
+    def has_pooler(self) -> bool: ...
+    @property
+    def workspace_bytes(self) -> int: ...
+    def release_workspace(self) -> None: ...
+    def set_profiling(self, on: bool) -> None: ...
+    def profile(self) -> Dict[str, float]: ...
+
+def cpu_info() -> Dict[str, Any]: ...
+def active_isa() -> str: ...
+def set_isa(name: str) -> None: ...
+def isa_from_environment() -> str: ...
+def fma_peak_gflops(isa: str = "", num_threads: int = 1, seconds: float = 0.3) -> float: ...
+def openmp_max_threads() -> int: ...
+def gemm_blocking(isa: str = "") -> Dict[str, int]: ...
+def activation_names() -> List[str]: ...
+def linear(
+    x: F32, weight: PackedLinear, activation: str = "identity", residual: Optional[F32] = None, num_threads: int = 1
+) -> F32: ...
+def layer_norm(x: F32, gamma: F32, beta: F32, eps: float, isa: str = "", num_threads: int = 1) -> F32: ...
+def activation(x: F32, name: str, isa: str = "", num_threads: int = 1) -> F32: ...
+def softmax(x: F32, isa: str = "", num_threads: int = 1) -> F32: ...
+def attention(
+    qkv: F32,
+    batch: int,
+    seq: int,
+    heads: int,
+    mask_add: F32,
+    scale: float,
+    output_probs: bool = False,
+    isa: str = "",
+    num_threads: int = 1,
+) -> Tuple[F32, Optional[F32]]: ...
+def embeddings(
+    ids: I64,
+    type_ids: I64,
+    pos_ids: Optional[I64],
+    word: F32,
+    position: Optional[F32],
+    token_type: F32,
+    gamma: F32,
+    beta: F32,
+    eps: float,
+    isa: str = "",
+    num_threads: int = 1,
+) -> F32: ...
