@@ -80,29 +80,41 @@ void linear(const KernelTable& kt, const float* x, int64_t m, int64_t ldx, const
   const int64_t nblocks = ceil_div(n, nc);
   const float* bias = w.bias.size() > 0 ? w.bias.data() : nullptr;
 
+  const bool epilogue = bias != nullptr || act != Activation::kIdentity || residual != nullptr;
+  // One register tile: rows [r, r + mrows) x columns [col, col + ncols), K slice [pc, pc + kc).
+  auto tile = [&](int64_t r, int64_t mrows, int64_t col, int64_t ncols, int64_t pc, int64_t kc, bool last) {
+    float* c = y + r * ldy + col;
+    kt.gemm_ukernel(kc, x + r * ldx + pc, ldx, w.panel(col / nr) + pc * nr, c, ldy, mrows, ncols, pc > 0 ? 1 : 0);
+    if (last && epilogue) {
+      for (int64_t i = 0; i < mrows; ++i) {
+        const float* res = residual != nullptr ? residual + (r + i) * ldr + col : nullptr;
+        kt.bias_act_residual(c + i * ldy, bias != nullptr ? bias + col : nullptr, res, ncols, act);
+      }
+    }
+  };
+
   parallel_for(mblocks * nblocks, num_threads, [&](int64_t begin, int64_t end) {
     for (int64_t unit = begin; unit < end; ++unit) {
       const int64_t ib = unit / nblocks, jb = unit % nblocks;
       const int64_t i0 = ib * mc, rows = std::min(mc, m - i0);
       const int64_t j0 = jb * nc, cols = std::min(nc, n - j0);
+      if (rows <= 4 * static_cast<int64_t>(mr)) {
+        // Few rows (latency-bound batches): W is the stream that matters. Each W micro-panel is read once, over
+        // the whole K, and used at once by every row tile while it is in L1; the x rows stay in L1/L2.
+        for (int64_t jr = 0; jr < cols; jr += nr) {
+          for (int64_t ir = 0; ir < rows; ir += mr) {
+            tile(i0 + ir, std::min<int64_t>(mr, rows - ir), j0 + jr, std::min<int64_t>(nr, cols - jr), 0, k, true);
+          }
+        }
+        continue;
+      }
       for (int64_t pc = 0; pc < k; pc += kc_max) {
         const int64_t kc = std::min(kc_max, k - pc);
         const bool last = pc + kc >= k;
         for (int64_t ir = 0; ir < rows; ir += mr) {
           const int64_t mrows = std::min<int64_t>(mr, rows - ir);
-          const float* ap = x + (i0 + ir) * ldx + pc;
           for (int64_t jr = 0; jr < cols; jr += nr) {
-            const int64_t ncols = std::min<int64_t>(nr, cols - jr);
-            const int64_t col = j0 + jr;
-            const float* bp = w.panel(col / nr) + pc * nr;
-            float* c = y + (i0 + ir) * ldy + col;
-            kt.gemm_ukernel(kc, ap, ldx, bp, c, ldy, mrows, ncols, pc > 0 ? 1 : 0);
-            if (last && (bias != nullptr || act != Activation::kIdentity || residual != nullptr)) {
-              for (int64_t i = 0; i < mrows; ++i) {
-                const float* res = residual != nullptr ? residual + (i0 + ir + i) * ldr + col : nullptr;
-                kt.bias_act_residual(c + i * ldy, bias != nullptr ? bias + col : nullptr, res, ncols, act);
-              }
-            }
+            tile(i0 + ir, mrows, j0 + jr, std::min<int64_t>(nr, cols - jr), pc, kc, last);
           }
         }
       }
