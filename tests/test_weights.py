@@ -128,8 +128,10 @@ def test_missing_files(tmp_path: Path) -> None:
         BertModel.from_pretrained(tmp_path)
     write_tiny_bert(tmp_path)
     (tmp_path / "model.safetensors").unlink()
-    (tmp_path / "pytorch_model.bin").write_bytes(b"")
-    with pytest.raises(FileNotFoundError, match="pytorch_model.bin"):
+    with pytest.raises(FileNotFoundError, match="pytorch_model.bin"):  # the message lists what it looked for
+        BertModel.from_pretrained(tmp_path)
+    (tmp_path / "pytorch_model.bin").write_bytes(b"")  # found, then refused as unreadable
+    with pytest.raises(ValueError, match="pytorch_model.bin is not a PyTorch checkpoint.*empty"):
         BertModel.from_pretrained(tmp_path)
 
 

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 from ._version import __version__
 from .config import BertConfig, PretrainedConfig
+from .convert import convert_to_safetensors
 from .cpu import cpu_info, default_num_threads
+from .encode import SentenceEncoder
 from .models.albert import AlbertConfig, AlbertForSequenceClassification, AlbertModel
 from .models.auto import AutoConfig, AutoModel, AutoModelForSequenceClassification
 from .models.bert import BertForSequenceClassification, BertModel
@@ -42,6 +44,7 @@ from .outputs import (
     ModelOutput,
     SequenceClassifierOutput,
 )
+from .rerank import CrossEncoder
 from .tokenizer import AutoTokenizer, BatchEncoding
 
 __all__ = [
@@ -63,6 +66,7 @@ __all__ = [
     "CamembertConfig",
     "CamembertForSequenceClassification",
     "CamembertModel",
+    "CrossEncoder",
     "DistilBertConfig",
     "DistilBertForSequenceClassification",
     "DistilBertModel",
@@ -74,11 +78,13 @@ __all__ = [
     "RobertaConfig",
     "RobertaForSequenceClassification",
     "RobertaModel",
+    "SentenceEncoder",
     "SequenceClassifierOutput",
     "XLMRobertaConfig",
     "XLMRobertaForSequenceClassification",
     "XLMRobertaModel",
     "__version__",
+    "convert_to_safetensors",
     "cpu_info",
     "default_num_threads",
 ]

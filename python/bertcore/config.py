@@ -16,6 +16,7 @@ import warnings
 from typing import Any, ClassVar, Dict, Mapping, Optional, Tuple, Type, TypeVar, Union
 
 from . import _core
+from .hub import resolve_model_dir
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -51,6 +52,23 @@ def read_config_json(path: PathLike) -> Dict[str, Any]:
     if not isinstance(data, dict):
         raise ValueError(f"{path} holds a JSON {type(data).__name__}, not an object of settings")
     return data
+
+
+def read_pretrained_config(
+    model_dir: PathLike,
+    *,
+    local_files_only: bool = False,
+    revision: Optional[str] = None,
+    cache_dir: Optional[PathLike] = None,
+) -> Dict[str, Any]:
+    """The parsed config.json of a model directory, a config.json path, or a Hub id (resolved through
+    :func:`bertcore.hub.resolve_model_dir`)."""
+    path = os.fspath(model_dir)
+    if not os.path.isfile(path):
+        path = resolve_model_dir(
+            path, local_files_only=local_files_only, revision=revision, cache_dir=cache_dir
+        )
+    return read_config_json(path)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -217,11 +235,20 @@ class PretrainedConfig:
         return cls.from_dict(read_config_json(path))
 
     @classmethod
-    def from_pretrained(cls: Type[_C], model_dir: PathLike) -> _C:
+    def from_pretrained(
+        cls: Type[_C],
+        model_dir: PathLike,
+        *,
+        local_files_only: bool = False,
+        revision: Optional[str] = None,
+        cache_dir: Optional[PathLike] = None,
+    ) -> _C:
         """Reads ``config.json`` from a Hugging Face model directory (or the path of the file itself).
 
         Args:
-            model_dir: the model directory, or a config.json path.
+            model_dir: the model directory, a config.json path, or a Hugging Face Hub id such as "org/name".
+            local_files_only, revision, cache_dir: for a Hub id, where and what to look up (see
+                :func:`bertcore.hub.resolve_model_dir`).
 
         Returns:
             The validated config.
@@ -230,7 +257,11 @@ class PretrainedConfig:
             >>> BertConfig.from_pretrained("path/to/all-MiniLM-L6-v2").num_hidden_layers
             6
         """
-        return cls.from_json_file(model_dir)
+        return cls.from_dict(
+            read_pretrained_config(
+                model_dir, local_files_only=local_files_only, revision=revision, cache_dir=cache_dir
+            )
+        )
 
     def to_dict(self) -> Dict[str, Any]:
         """All settings, known and unknown, as one flat dict (as config.json held them)."""

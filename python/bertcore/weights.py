@@ -1,4 +1,5 @@
-"""Reading checkpoint tensors: safetensors files (single or sharded), memory-mapped, one tensor at a time.
+"""Reading checkpoint tensors: safetensors or PyTorch ``.bin`` files (single or sharded), memory-mapped, one
+tensor at a time.
 
 Every tensor comes back as a C-contiguous float32 numpy array: fp16 and fp64 are converted by numpy, bf16
 (which numpy cannot represent) is widened bit-exactly from its raw bytes. Names are normalised once: a model
@@ -12,58 +13,74 @@ import json
 import os
 import struct
 from types import TracebackType
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Type, Union
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Protocol, Sequence, Tuple, Type, Union
 
 import numpy as np
 import numpy.typing as npt
 from safetensors import safe_open
+
+from .torch_bin import TorchCheckpoint
 
 PathLike = Union[str, "os.PathLike[str]"]
 Shape = Tuple[int, ...]
 
 SAFETENSORS_FILE = "model.safetensors"
 SAFETENSORS_INDEX = "model.safetensors.index.json"
+TORCH_FILE = "pytorch_model.bin"
+TORCH_INDEX = "pytorch_model.bin.index.json"
 
-# safetensors dtype -> numpy dtype, for the floating types a checkpoint may hold.
-_FLOAT_DTYPES = {"F32": np.float32, "F16": np.float16, "F64": np.float64}
+# The floating-point element types a checkpoint's weights may have (safetensors' names).
+_FLOAT_DTYPES = ("F32", "F16", "BF16", "F64")
+
+
+def index_shards(model_dir: str, index: str) -> List[str]:
+    """The shard files an index's ``weight_map`` names, each checked to exist."""
+    try:
+        with open(index, encoding="utf-8") as f:
+            weight_map = json.load(f)["weight_map"]
+        names = sorted(set(weight_map.values()))
+        if not all(isinstance(name, str) for name in names):
+            raise TypeError("shard names must be strings")
+    except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as e:
+        raise ValueError(f"{index} is not a valid checkpoint index (needs a 'weight_map'): {e}") from e
+    files = []
+    for name in names:
+        path = os.path.join(model_dir, name)
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"shard {name!r} listed in {index} is missing from {model_dir!r}")
+        files.append(path)
+    return files
 
 
 def find_checkpoint(model_dir: PathLike) -> List[str]:
-    """Returns the safetensors file(s) of a model directory.
+    """Returns the weight file(s) of a model directory.
+
+    Looks, in this order, for ``model.safetensors``, ``model.safetensors.index.json`` (sharded),
+    ``pytorch_model.bin`` and ``pytorch_model.bin.index.json`` (sharded); the PyTorch files are read without
+    torch, through a restricted unpickler (see :mod:`bertcore.torch_bin`).
 
     Raises:
         FileNotFoundError: the directory or its weights are missing (says what was looked for).
+        ValueError: an index file is malformed.
     """
     model_dir = os.fspath(model_dir)
     if not os.path.isdir(model_dir):
         raise FileNotFoundError(f"model directory {model_dir!r} does not exist or is not a directory")
-    single = os.path.join(model_dir, SAFETENSORS_FILE)
-    if os.path.isfile(single):
-        return [single]
-    index = os.path.join(model_dir, SAFETENSORS_INDEX)
-    if os.path.isfile(index):
-        try:
-            with open(index, encoding="utf-8") as f:
-                weight_map = json.load(f)["weight_map"]
-        except (json.JSONDecodeError, KeyError, TypeError) as e:
-            raise ValueError(f"{index} is not a valid safetensors index (needs a 'weight_map'): {e}") from e
-        files = []
-        for name in sorted(set(weight_map.values())):
-            path = os.path.join(model_dir, name)
-            if not os.path.isfile(path):
-                raise FileNotFoundError(f"shard {name!r} listed in {index} is missing from {model_dir!r}")
-            files.append(path)
-        return files
+    for single, index in ((SAFETENSORS_FILE, SAFETENSORS_INDEX), (TORCH_FILE, TORCH_INDEX)):
+        if os.path.isfile(os.path.join(model_dir, single)):
+            return [os.path.join(model_dir, single)]
+        if os.path.isfile(os.path.join(model_dir, index)):
+            return index_shards(model_dir, os.path.join(model_dir, index))
     present = sorted(os.listdir(model_dir))
     hint = ""
-    if "pytorch_model.bin" in present:
+    if any(name in present for name in ("tf_model.h5", "flax_model.msgpack", "model.onnx", "onnx")):
         hint = (
-            " It has pytorch_model.bin: convert it once with transformers "
-            "(AutoModel.from_pretrained(dir).save_pretrained(dir, safe_serialization=True))."
+            " bertcore reads safetensors and PyTorch weights only; convert TensorFlow/Flax/ONNX weights with "
+            "transformers (AutoModel.from_pretrained(dir, from_tf=True).save_pretrained(dir))."
         )
     raise FileNotFoundError(
-        f"no {SAFETENSORS_FILE} or {SAFETENSORS_INDEX} in {model_dir!r} (found: {', '.join(present) or 'nothing'})."
-        + hint
+        f"no {SAFETENSORS_FILE}, {SAFETENSORS_INDEX}, {TORCH_FILE} or {TORCH_INDEX} in {model_dir!r} "
+        f"(found: {', '.join(present) or 'nothing'})." + hint
     )
 
 
@@ -78,10 +95,78 @@ def _read_header(path: str) -> Dict[str, Any]:
     return header
 
 
+class TensorSource(Protocol):
+    """One weight file, as :class:`Checkpoint` reads it: names, shapes, dtypes and float32 copies."""
+
+    path: str
+
+    def names(self) -> List[str]: ...
+
+    def shape(self, name: str) -> Shape: ...
+
+    def dtype(self, name: str) -> str:
+        """The element type as safetensors names it: "F32", "F16", "BF16", "F64", "I64", ..."""
+        ...
+
+    def float32(self, name: str) -> npt.NDArray[np.float32]:
+        """A C-contiguous float32 copy (only called for the floating-point dtypes)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class SafetensorsFile:
+    """A safetensors file, memory-mapped through the safetensors library (a :class:`TensorSource`)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        try:
+            self._handle: Any = safe_open(path, framework="np")
+        except Exception as e:  # safetensors raises its own error types for corrupt files
+            raise ValueError(f"cannot read {path} as safetensors: {e}") from e
+
+    def names(self) -> List[str]:
+        return list(self._handle.keys())
+
+    def shape(self, name: str) -> Shape:
+        return tuple(int(d) for d in self._handle.get_slice(name).get_shape())
+
+    def dtype(self, name: str) -> str:
+        return str(self._handle.get_slice(name).get_dtype())
+
+    def float32(self, name: str) -> npt.NDArray[np.float32]:
+        if self.dtype(name) == "BF16":
+            return self._read_bf16(name)
+        return np.ascontiguousarray(self._handle.get_tensor(name), dtype=np.float32)
+
+    def _read_bf16(self, name: str) -> npt.NDArray[np.float32]:
+        # numpy has no bfloat16: widen the raw 16 bits read from the file.
+        header = _read_header(self.path)
+        info = header[name]
+        begin, end = (int(v) for v in info["data_offsets"])
+        shape = tuple(int(d) for d in info["shape"])
+        start = header["__data_start__"] + begin
+        mm = np.memmap(self.path, dtype=np.uint8, mode="r", offset=start, shape=(end - begin,))
+        bits = mm.view("<u2").astype(np.uint32) << 16
+        del mm
+        return bits.view(np.float32).reshape(shape)
+
+    def close(self) -> None:
+        self._handle = None
+
+
+def open_weight_file(path: str) -> TensorSource:
+    """A reader for one weight file: safetensors for ``*.safetensors``, else a PyTorch checkpoint."""
+    if path.endswith(".safetensors"):
+        return SafetensorsFile(path)
+    return TorchCheckpoint(path)
+
+
 class Checkpoint:
     """Read access to the tensors of one checkpoint, by normalised name.
 
-    Use as a context manager; files are opened memory-mapped through the safetensors library.
+    The files may be safetensors or PyTorch ``.bin`` (see :func:`open_weight_file`); each tensor is read on
+    demand, memory-mapped. Use as a context manager.
 
     Example:
         >>> with Checkpoint(find_checkpoint(model_dir)) as ckpt:
@@ -90,16 +175,17 @@ class Checkpoint:
 
     def __init__(self, files: Sequence[str], strip_prefixes: Iterable[str] = ()) -> None:
         self._files = list(files)
-        self._handles: Dict[str, Any] = {}
-        self._raw_names: Dict[str, Tuple[str, str]] = {}  # raw name -> (file, raw name)
-        for path in self._files:
-            try:
-                handle = safe_open(path, framework="np")
-            except Exception as e:  # safetensors raises its own error types for corrupt files
-                raise ValueError(f"cannot read {path} as safetensors: {e}") from e
-            self._handles[path] = handle
-            for key in handle.keys():
-                self._raw_names[key] = (path, key)
+        self._sources: List[TensorSource] = []
+        self._raw_names: Dict[str, TensorSource] = {}  # raw name -> the file holding it
+        try:
+            for path in self._files:
+                source = open_weight_file(path)
+                self._sources.append(source)
+                for key in source.names():
+                    self._raw_names[key] = source
+        except BaseException:
+            self.close()
+            raise
         self.prefix = self._detect_prefix(strip_prefixes)
         self._names: Dict[str, str] = {}
         for raw in self._raw_names:
@@ -139,7 +225,9 @@ class Checkpoint:
         self.close()
 
     def close(self) -> None:
-        self._handles.clear()
+        for source in self._sources:
+            source.close()
+        self._sources.clear()
 
     def names(self) -> List[str]:
         """Normalised names of the base-model tensors (task heads outside the prefix excluded)."""
@@ -153,24 +241,21 @@ class Checkpoint:
     def __contains__(self, name: object) -> bool:
         return name in self._names
 
-    def _slice(self, name: str) -> Tuple[str, str, Any]:
+    def _raw(self, name: str) -> str:
         if name not in self._names:
             raise KeyError(name)
-        path, raw = self._raw_names[self._names[name]]
-        return path, raw, self._handles[path].get_slice(raw)
+        return self._names[name]
 
     def shape(self, name: str) -> Shape:
-        _, _, sl = self._slice(name)
-        return tuple(int(d) for d in sl.get_shape())
+        return self.raw_shape(self._raw(name))
 
     def dtype(self, name: str) -> str:
-        _, _, sl = self._slice(name)
-        return str(sl.get_dtype())
+        raw = self._raw(name)
+        return self._raw_names[raw].dtype(raw)
 
     def get(self, name: str) -> npt.NDArray[np.float32]:
         """The tensor as a C-contiguous float32 array (converted from fp16/bf16/fp64 when stored so)."""
-        path, raw, sl = self._slice(name)
-        return self._read(path, raw, sl)
+        return self.get_raw(self._raw(name))
 
     # Raw names reach the tensors outside the base model's prefix, such as a task head's.
     def has_raw(self, raw: str) -> bool:
@@ -178,37 +263,18 @@ class Checkpoint:
         return raw in self._raw_names
 
     def raw_shape(self, raw: str) -> Shape:
-        path, key = self._raw_names[raw]
-        return tuple(int(d) for d in self._handles[path].get_slice(key).get_shape())
+        return self._raw_names[raw].shape(raw)
 
     def get_raw(self, raw: str) -> npt.NDArray[np.float32]:
         """A tensor by its exact name in the file, as :meth:`get` returns it."""
-        path, key = self._raw_names[raw]
-        return self._read(path, key, self._handles[path].get_slice(key))
-
-    def _read(self, path: str, raw: str, sl: Any) -> npt.NDArray[np.float32]:
-        dtype = str(sl.get_dtype())
-        if dtype == "BF16":
-            return self._read_bf16(path, raw)
+        source = self._raw_names[raw]
+        dtype = source.dtype(raw)
         if dtype not in _FLOAT_DTYPES:
             raise ValueError(
-                f"tensor {raw!r} in {path} has dtype {dtype}; bertcore loads floating-point weights "
+                f"tensor {raw!r} in {source.path} has dtype {dtype}; bertcore loads floating-point weights "
                 "(F32, F16, BF16, F64)"
             )
-        array = self._handles[path].get_tensor(raw)
-        return np.ascontiguousarray(array, dtype=np.float32)
-
-    @staticmethod
-    def _read_bf16(path: str, raw: str) -> npt.NDArray[np.float32]:
-        header = _read_header(path)
-        info = header[raw]
-        begin, end = (int(v) for v in info["data_offsets"])
-        shape = tuple(int(d) for d in info["shape"])
-        start = header["__data_start__"] + begin
-        mm = np.memmap(path, dtype=np.uint8, mode="r", offset=start, shape=(end - begin,))
-        bits = mm.view("<u2").astype(np.uint32) << 16
-        del mm
-        return bits.view(np.float32).reshape(shape)
+        return source.float32(raw)
 
 
 def check_tensors(

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Dict, Iterable, Mapping, Optional, Type
 
-from ..config import BertConfig, PathLike, PretrainedConfig, read_config_json
+from ..config import BertConfig, PathLike, PretrainedConfig, read_pretrained_config
+from ..hub import resolve_model_dir
 from .albert import AlbertConfig, AlbertForSequenceClassification, AlbertModel
 from .base import EncoderModel
 from .bert import BertForSequenceClassification, BertModel
@@ -84,14 +85,29 @@ class AutoConfig:
         return CONFIG_CLASSES[model_type].from_dict(config)
 
     @staticmethod
-    def from_pretrained(model_dir: PathLike) -> PretrainedConfig:
+    def from_pretrained(
+        model_dir: PathLike,
+        *,
+        local_files_only: bool = False,
+        revision: Optional[str] = None,
+        cache_dir: Optional[PathLike] = None,
+    ) -> PretrainedConfig:
         """Reads config.json of a model directory (or the file itself) into its family's config class.
+
+        Args:
+            model_dir: the model directory, a config.json path, or a Hugging Face Hub id such as "org/name".
+            local_files_only, revision, cache_dir: for a Hub id, where and what to look up (see
+                :func:`bertcore.hub.resolve_model_dir`).
 
         Raises:
             FileNotFoundError: no config.json.
             ValueError: invalid JSON, no or an unsupported ``model_type``, or settings bertcore cannot run.
         """
-        return AutoConfig.from_dict(read_config_json(model_dir))
+        return AutoConfig.from_dict(
+            read_pretrained_config(
+                model_dir, local_files_only=local_files_only, revision=revision, cache_dir=cache_dir
+            )
+        )
 
 
 MODEL_CLASSES: Dict[str, Type[EncoderModel]] = {
@@ -132,19 +148,32 @@ class _AutoClass:
 
     @classmethod
     def from_pretrained(
-        cls, model_dir: PathLike, config: Optional[PretrainedConfig] = None, **kwargs: Any
+        cls,
+        model_dir: PathLike,
+        config: Optional[PretrainedConfig] = None,
+        *,
+        local_files_only: bool = False,
+        revision: Optional[str] = None,
+        cache_dir: Optional[PathLike] = None,
+        **kwargs: Any,
     ) -> Any:
         """Reads config.json (unless ``config`` is given), picks the class for its model_type, loads it.
 
         Args:
-            model_dir: the model directory.
+            model_dir: the model directory, or a Hugging Face Hub id such as "org/name".
             config: use this config (its class decides the family) instead of the directory's config.json.
+            local_files_only, revision, cache_dir: for a Hub id, where and what to look up (see
+                :func:`bertcore.hub.resolve_model_dir`).
             **kwargs: passed to the family's ``from_pretrained`` (``num_threads``, ``isa``, and for the
                 models with a pooler ``add_pooling_layer``).
 
         Raises:
             ValueError: an unknown model_type (the supported ones are listed), or what loading raises.
         """
+        # Resolved once here, so that the family's from_pretrained gets a local directory.
+        model_dir = resolve_model_dir(
+            model_dir, local_files_only=local_files_only, revision=revision, cache_dir=cache_dir
+        )
         if config is None:
             config = AutoConfig.from_pretrained(model_dir)
         elif not isinstance(config, PretrainedConfig):

@@ -8,7 +8,6 @@ rest: it resolves the directory, config, ISA and threads, validates the inputs, 
 
 from __future__ import annotations
 
-import os
 from typing import Any, ClassVar, Dict, List, NamedTuple, Optional, Tuple, Type, TypeVar
 
 import numpy as np
@@ -18,6 +17,7 @@ from .. import _core
 from ..batching import make_token_batch
 from ..config import PathLike, PretrainedConfig
 from ..cpu import default_num_threads
+from ..hub import resolve_model_dir
 from ..inputs import as_int_matrix, attention_mask_bool
 from ..outputs import BaseModelOutput, ModelOutput
 from ..weights import Checkpoint, find_checkpoint
@@ -100,11 +100,15 @@ class EncoderModel:
         config: Optional[PretrainedConfig],
         num_threads: Optional[int],
         isa: Optional[str],
+        *,
+        local_files_only: bool = False,
+        revision: Optional[str] = None,
+        cache_dir: Optional[PathLike] = None,
     ) -> Tuple[str, Any, int, str]:
-        """Checks the directory and arguments, and reads the config unless one is given."""
-        model_dir = os.fspath(model_dir)
-        if not os.path.isdir(model_dir):
-            raise FileNotFoundError(f"model directory {model_dir!r} does not exist or is not a directory")
+        """Finds the directory (a Hub id via the cache), checks the arguments, reads the config unless given."""
+        model_dir = resolve_model_dir(
+            model_dir, local_files_only=local_files_only, revision=revision, cache_dir=cache_dir
+        )
         if config is None:
             config = cls.config_class.from_pretrained(model_dir)
         elif not isinstance(config, cls.config_class):
@@ -125,9 +129,21 @@ class EncoderModel:
         config: Optional[PretrainedConfig],
         num_threads: Optional[int],
         isa: Optional[str],
+        *,
+        local_files_only: bool = False,
+        revision: Optional[str] = None,
+        cache_dir: Optional[PathLike] = None,
         **options: Any,
     ) -> _M:
-        directory, cfg, threads, isa_name = cls._resolve(model_dir, config, num_threads, isa)
+        directory, cfg, threads, isa_name = cls._resolve(
+            model_dir,
+            config,
+            num_threads,
+            isa,
+            local_files_only=local_files_only,
+            revision=revision,
+            cache_dir=cache_dir,
+        )
         with cls._open_checkpoint(directory) as ckpt:
             encoder = cls._build_encoder(cfg, ckpt, isa_name, **options)
         return cls(cfg, encoder, threads)

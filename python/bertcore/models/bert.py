@@ -69,10 +69,10 @@ class BertLayoutModel(EncoderModel):
         revision: Optional[str] = None,
         cache_dir: Optional[PathLike] = None,
     ) -> _M:
-        """Loads a Hugging Face model directory (config.json + model.safetensors or a sharded index).
+        """Loads a Hugging Face model directory or Hub id (config.json + safetensors or PyTorch weights).
 
         Args:
-            model_dir: the model directory.
+            model_dir: the model directory, or a Hugging Face Hub id such as "org/name".
             add_pooling_layer: build the pooler (dense + tanh on the first token). When the checkpoint has no
                 pooler weights, ``pooler_output`` is None and a warning says so (transformers would use
                 random weights).
@@ -91,7 +91,14 @@ class BertLayoutModel(EncoderModel):
         """
         pooler = "optional" if add_pooling_layer else "none"
         return cls._load(
-            model_dir, config, num_threads, isa, local_files_only=local_files_only, revision=revision, cache_dir=cache_dir, pooler=pooler
+            model_dir,
+            config,
+            num_threads,
+            isa,
+            local_files_only=local_files_only,
+            revision=revision,
+            cache_dir=cache_dir,
+            pooler=pooler,
         )
 
     @classmethod

@@ -144,14 +144,20 @@ class SequenceClassifier:
         num_threads: Optional[int] = None,
         isa: Optional[str] = None,
         config: Optional[PretrainedConfig] = None,
+        *,
+        local_files_only: bool = False,
+        revision: Optional[str] = None,
+        cache_dir: Optional[PathLike] = None,
     ) -> _S:
         """Loads a ``...ForSequenceClassification`` checkpoint (a cross-encoder reranker, a classifier, ...).
 
         Args:
-            model_dir: the model directory (config.json + model.safetensors or a sharded index).
+            model_dir: the model directory (config.json + safetensors or PyTorch weights), or a Hub id.
             num_threads: threads per forward call; default: OMP_NUM_THREADS, else the usable CPUs.
             isa: kernel family, "scalar", "avx2" or "avx512"; default: BERTCORE_ISA, else the best supported.
             config: use this config instead of the directory's config.json.
+            local_files_only, revision, cache_dir: for a Hub id, where and what to look up (see
+                :func:`bertcore.hub.resolve_model_dir`).
 
         Returns:
             The model, ready to call.
@@ -161,7 +167,15 @@ class SequenceClassifier:
             ValueError: the weights do not match the config, or the head is missing (every tensor is named).
         """
         base_cls = cls.base_class
-        directory, cfg, threads, isa_name = base_cls._resolve(model_dir, config, num_threads, isa)
+        directory, cfg, threads, isa_name = base_cls._resolve(
+            model_dir,
+            config,
+            num_threads,
+            isa,
+            local_files_only=local_files_only,
+            revision=revision,
+            cache_dir=cache_dir,
+        )
         with base_cls._open_checkpoint(directory) as ckpt:
             pooler = "required" if cls.head_input == "pooler" else "none"
             encoder = base_cls._build_encoder(cfg, ckpt, isa_name, pooler=pooler)
