@@ -48,6 +48,8 @@ struct KernelTable {
   void (*activation)(float* x, int64_t n, Activation act) = nullptr;
   // In place: x = softmax(x) = exp(x - max) / sum.
   void (*softmax)(float* x, int64_t n) = nullptr;
+  // In place: x = softmax(x * scale + mask), attention's row in transformers' order; mask may be null.
+  void (*softmax_scaled)(float* x, int64_t n, float scale, const float* mask) = nullptr;
   // Returns sum_i a[i] * b[i].
   float (*dot)(const float* a, const float* b, int64_t n) = nullptr;
   // y += alpha * x.

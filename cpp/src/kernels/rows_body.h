@@ -114,15 +114,44 @@ void layer_norm_impl(const float* x, float* y, const float* gamma, const float* 
   }
 }
 
+// The exp / sum / normalise passes of softmax, given the row maximum.
+void softmax_tail(float* x, int64_t n, float row_max);
+
 void softmax_impl(float* x, int64_t n) {
   if (n <= 0) return;
   VT vmax = V::set1(-INFINITY);
   int64_t i = 0;
   for (; i + W <= n; i += W) vmax = V::max(vmax, V::load(x + i));
   if (i < n) vmax = V::max(vmax, V::load_tail(x + i, n - i, -INFINITY));
-  const VT m = V::set1(V::reduce_max(vmax));
+  softmax_tail(x, n, V::reduce_max(vmax));
+}
+
+// One pass for x * scale + mask and the maximum, then the usual softmax passes.
+void softmax_scaled_impl(float* x, int64_t n, float scale, const float* mask) {
+  if (n <= 0) return;
+  const VT s = V::set1(scale);
+  VT vmax = V::set1(-INFINITY);
+  int64_t i = 0;
+  for (; i + W <= n; i += W) {
+    VT v = V::mul(V::load(x + i), s);
+    if (mask != nullptr) v = V::add(v, V::load(mask + i));
+    V::store(x + i, v);
+    vmax = V::max(vmax, v);
+  }
+  if (i < n) {
+    const int64_t r = n - i;
+    VT v = V::mul(V::load_tail(x + i, r, 0.0f), s);
+    if (mask != nullptr) v = V::add(v, V::load_tail(mask + i, r, 0.0f));
+    V::store_tail(x + i, v, r);
+    vmax = V::max(vmax, V::load_tail(x + i, r, -INFINITY));  // the stored lanes; those past the row: -inf
+  }
+  softmax_tail(x, n, V::reduce_max(vmax));
+}
+
+void softmax_tail(float* x, int64_t n, float row_max) {
+  const VT m = V::set1(row_max);
   VT acc = V::zero();
-  i = 0;
+  int64_t i = 0;
   for (; i + W <= n; i += W) {
     const VT e = V::exp(V::sub(V::load(x + i), m));
     V::store(x + i, e);
@@ -221,6 +250,7 @@ void register_rows(KernelTable* t) {
   t->layer_norm = layer_norm_impl;
   t->activation = activation_impl;
   t->softmax = softmax_impl;
+  t->softmax_scaled = softmax_scaled_impl;
   t->dot = dot_impl;
   t->axpy = axpy_impl;
   t->add3 = add3_impl;

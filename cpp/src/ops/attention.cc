@@ -144,9 +144,7 @@ void attention(const KernelTable& kt, const float* qkv, const AttentionSegment* 
       }
       for (int64_t i = 0; i < rows; ++i) {
         float* row = sc + i * keys_nr;
-        kt.scale(scale, row, row, nk);
-        if (mask != nullptr) kt.add3(row, mask, nullptr, row, nk);
-        kt.softmax(row, nk);
+        kt.softmax_scaled(row, nk, scale, mask);
         if (probs != nullptr) {
           const int64_t qpos = pos_of(g.row_begin + i0 + i);
           float* dst = probs + ((b * heads + h) * seq + qpos) * seq;
