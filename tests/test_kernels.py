@@ -239,3 +239,14 @@ def test_embeddings(isa: str) -> None:
 def test_fma_probe_reports_throughput(isa: str) -> None:
     gflops = _core.fma_peak_gflops(isa=isa, num_threads=1, seconds=0.05)
     assert gflops > 0.1
+
+
+def test_linear_rows_do_not_depend_on_batch(isa: str) -> None:
+    """A row's result is bit-identical whatever else is in the batch (few-row and many-row paths alike)."""
+    rng = np.random.default_rng(21)
+    x, w, b = _rand(rng, 200, 700), _rand(rng, 97, 700), _rand(rng, 97)
+    packed = _core.PackedLinear(w, b, isa=isa)
+    full = _core.linear(x, packed, activation="gelu", num_threads=2)
+    for rows in (1, 5, 8, 17, 33, 64):
+        part = _core.linear(np.ascontiguousarray(x[:rows]), packed, activation="gelu", num_threads=1)
+        assert np.array_equal(part, full[:rows]), f"{isa}: {rows} rows differ from the same rows in a batch of 200"

@@ -99,11 +99,17 @@ void linear(const KernelTable& kt, const float* x, int64_t m, int64_t ldx, const
       const int64_t i0 = ib * mc, rows = std::min(mc, m - i0);
       const int64_t j0 = jb * nc, cols = std::min(nc, n - j0);
       if (rows <= 4 * static_cast<int64_t>(mr)) {
-        // Few rows (latency-bound batches): W is the stream that matters. Each W micro-panel is read once, over
-        // the whole K, and used at once by every row tile while it is in L1; the x rows stay in L1/L2.
+        // Few rows (latency-bound batches): W is the stream that matters. Each W micro-panel slice is read once
+        // and used at once by every row tile while it is in L1; the x rows stay in L1/L2. The K blocks are the
+        // same as below, so every output sums in the same order whatever the batch size: a row's result does
+        // not depend on which other rows share its batch.
         for (int64_t jr = 0; jr < cols; jr += nr) {
-          for (int64_t ir = 0; ir < rows; ir += mr) {
-            tile(i0 + ir, std::min<int64_t>(mr, rows - ir), j0 + jr, std::min<int64_t>(nr, cols - jr), 0, k, true);
+          for (int64_t pc = 0; pc < k; pc += kc_max) {
+            const int64_t kc = std::min(kc_max, k - pc);
+            for (int64_t ir = 0; ir < rows; ir += mr) {
+              tile(i0 + ir, std::min<int64_t>(mr, rows - ir), j0 + jr, std::min<int64_t>(nr, cols - jr), pc, kc,
+                   pc + kc >= k);
+            }
           }
         }
         continue;
