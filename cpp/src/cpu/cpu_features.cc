@@ -115,6 +115,7 @@ const CpuFeatures& cpu_features() {
 
 bool isa_supported(Isa isa) {
   const CpuFeatures& f = cpu_features();
+  (void)f;  // unused when the build has only the scalar kernels
   switch (isa) {
     case Isa::kScalar:
       return true;

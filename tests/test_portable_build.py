@@ -1,0 +1,64 @@
+"""The portable build: only the scalar kernels (what a non-x86 machine compiles), built from this source tree
+with BERTCORE_SCALAR_ONLY=ON, must compile warning-free of ISA flags and give the installed build's results."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import bertcore
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+def test_scalar_only_build(tmp_path: Path) -> None:
+    if shutil.which("cmake") is None or not (ROOT / "CMakeLists.txt").exists():
+        pytest.skip("needs cmake and the source tree")
+    pybind11 = pytest.importorskip("pybind11")
+    build = tmp_path / "build"
+    configure = [
+        "cmake", "-S", str(ROOT), "-B", str(build), "-DCMAKE_BUILD_TYPE=Release", "-DBERTCORE_SCALAR_ONLY=ON",
+        f"-Dpybind11_DIR={pybind11.get_cmake_dir()}", f"-DPython_EXECUTABLE={sys.executable}",
+    ]
+    if shutil.which("ninja"):
+        configure += ["-G", "Ninja"]
+    subprocess.run(configure, check=True, capture_output=True, text=True, timeout=600)
+    rules = "".join(p.read_text() for p in build.rglob("*.ninja")) + "".join(
+        p.read_text() for p in build.rglob("flags.make")
+    )
+    assert "-mavx" not in rules, "the scalar-only build must not use ISA flags"
+    subprocess.run(["cmake", "--build", str(build), "-j", "2"], check=True, capture_output=True, text=True,
+                   timeout=900)
+    (module,) = build.glob("_core*.so")
+    package = tmp_path / "pkg" / "bertcore"
+    shutil.copytree(Path(bertcore.__file__).parent, package, ignore=shutil.ignore_patterns("_core*.so", "__pycache__"))
+    shutil.copy(module, package / module.name)
+
+    fixture = ROOT / "tests" / "fixtures" / "gelu_h32_l2"
+    code = (
+        "import numpy as np, bertcore\n"
+        "info = bertcore.cpu_info()\n"
+        "assert info['supported_isas'] == ['scalar'], info\n"
+        f"m = bertcore.BertModel.from_pretrained({str(fixture)!r})\n"
+        "ids = np.array([[2, 5, 9, 11, 3, 0], [2, 7, 7, 7, 1, 3]])\n"
+        "np.save('out.npy', m(ids, attention_mask=(ids > 0).astype(int)).last_hidden_state)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "BERTCORE_ISA"}
+    env["PYTHONPATH"] = str(package.parent)
+    r = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stderr
+    env["BERTCORE_ISA"] = "avx2"
+    r = subprocess.run([sys.executable, "-c", "import bertcore"], env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode != 0 and "cannot run" in r.stderr  # a family the build lacks fails loudly
+
+    ids = np.array([[2, 5, 9, 11, 3, 0], [2, 7, 7, 7, 1, 3]])
+    ref = bertcore.BertModel.from_pretrained(fixture, isa="scalar")(ids, attention_mask=(ids > 0).astype(int))
+    assert np.array_equal(np.load(tmp_path / "out.npy"), ref.last_hidden_state)
