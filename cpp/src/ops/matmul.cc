@@ -68,16 +68,21 @@ void linear(const KernelTable& kt, const float* x, int64_t m, int64_t ldx, const
   const int64_t n = w.n, k = w.k;
   const int mr = kt.gemm_mr, nr = kt.gemm_nr;
   const int64_t kc_max = kt.gemm_kc;
-  int64_t mc = std::min<int64_t>(kt.gemm_mc, round_up(m, mr));
-  int64_t nc = std::min<int64_t>(kt.gemm_nc, round_up(n, nr));
   const int64_t threads = std::max(num_threads, 1);
-  // Enough units to keep every thread busy: split N finer (down to one panel) when M gives too few blocks.
-  if (ceil_div(m, mc) * ceil_div(n, nc) < 2 * threads && threads > 1) {
-    const int64_t want_nblocks = ceil_div(2 * threads, ceil_div(m, mc));
-    nc = std::max<int64_t>(nr, round_up(ceil_div(n, want_nblocks), nr));
+  // Work units are MC x NC blocks of y, of near-equal size (m = 128 with MC = 96 makes two blocks of 64, not
+  // 96 + 32, which would leave one thread a third of the work).
+  int64_t mblocks = ceil_div(m, kt.gemm_mc);
+  int64_t nblocks = ceil_div(n, kt.gemm_nc);
+  // Enough units to keep every thread busy and balanced: split N finer (down to one panel) when M gives too
+  // few blocks, rounding the unit count up to a multiple of the thread count.
+  if (threads > 1 && mblocks * nblocks < 4 * threads) {
+    const int64_t want = round_up(std::max<int64_t>(mblocks * nblocks, 2 * threads), threads);
+    nblocks = std::min(ceil_div(n, nr), ceil_div(want, mblocks));
   }
-  const int64_t mblocks = ceil_div(m, mc);
-  const int64_t nblocks = ceil_div(n, nc);
+  const int64_t mc = round_up(ceil_div(m, mblocks), mr);
+  const int64_t nc = round_up(ceil_div(n, nblocks), nr);
+  mblocks = ceil_div(m, mc);
+  nblocks = ceil_div(n, nc);
   const float* bias = w.bias.size() > 0 ? w.bias.data() : nullptr;
 
   const bool epilogue = bias != nullptr || act != Activation::kIdentity || residual != nullptr;
