@@ -7,6 +7,7 @@
 //         ukernel; after the last pc, the epilogue (bias, activation, residual) on the tile while it is hot.
 // Work units are spread over threads; when M is small, N is split finer so every thread has work.
 #include <algorithm>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -87,9 +88,11 @@ void linear(const KernelTable& kt, const float* x, int64_t m, int64_t ldx, const
 
   const bool epilogue = bias != nullptr || act != Activation::kIdentity || residual != nullptr;
   // One register tile: rows [r, r + mrows) x columns [col, col + ncols), K slice [pc, pc + kc).
-  auto tile = [&](int64_t r, int64_t mrows, int64_t col, int64_t ncols, int64_t pc, int64_t kc, bool last) {
+  // a/lda: where the rows of x for this tile are read (x itself, or a copy of the block, see below).
+  auto tile = [&](int64_t r, int64_t mrows, int64_t col, int64_t ncols, int64_t pc, int64_t kc, bool last,
+                  const float* a, int64_t lda) {
     float* c = y + r * ldy + col;
-    kt.gemm_ukernel(kc, x + r * ldx + pc, ldx, w.panel(col / nr) + pc * nr, c, ldy, mrows, ncols, pc > 0 ? 1 : 0);
+    kt.gemm_ukernel(kc, a, lda, w.panel(col / nr) + pc * nr, c, ldy, mrows, ncols, pc > 0 ? 1 : 0);
     if (last && epilogue) {
       for (int64_t i = 0; i < mrows; ++i) {
         const float* res = residual != nullptr ? residual + (r + i) * ldr + col : nullptr;
@@ -112,8 +115,9 @@ void linear(const KernelTable& kt, const float* x, int64_t m, int64_t ldx, const
           for (int64_t pc = 0; pc < k; pc += kc_max) {
             const int64_t kc = std::min(kc_max, k - pc);
             for (int64_t ir = 0; ir < rows; ir += mr) {
-              tile(i0 + ir, std::min<int64_t>(mr, rows - ir), j0 + jr, std::min<int64_t>(nr, cols - jr), pc, kc,
-                   pc + kc >= k);
+              const int64_t r = i0 + ir;
+              tile(r, std::min<int64_t>(mr, rows - ir), j0 + jr, std::min<int64_t>(nr, cols - jr), pc, kc,
+                   pc + kc >= k, x + r * ldx + pc, ldx);
             }
           }
         }
@@ -122,10 +126,12 @@ void linear(const KernelTable& kt, const float* x, int64_t m, int64_t ldx, const
       for (int64_t pc = 0; pc < k; pc += kc_max) {
         const int64_t kc = std::min(kc_max, k - pc);
         const bool last = pc + kc >= k;
+        const float* a = x + i0 * ldx + pc;
+        const int64_t lda = ldx;
         for (int64_t ir = 0; ir < rows; ir += mr) {
           const int64_t mrows = std::min<int64_t>(mr, rows - ir);
           for (int64_t jr = 0; jr < cols; jr += nr) {
-            tile(i0 + ir, mrows, j0 + jr, std::min<int64_t>(nr, cols - jr), pc, kc, last);
+            tile(i0 + ir, mrows, j0 + jr, std::min<int64_t>(nr, cols - jr), pc, kc, last, a + ir * lda, lda);
           }
         }
       }
