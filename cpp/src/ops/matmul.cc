@@ -75,9 +75,10 @@ void linear(const KernelTable& kt, const float* x, int64_t m, int64_t ldx, const
   int64_t mblocks = ceil_div(m, kt.gemm_mc);
   int64_t nblocks = ceil_div(n, kt.gemm_nc);
   // Enough units to keep every thread busy and balanced: split N finer (down to one panel) when M gives too
-  // few blocks, rounding the unit count up to a multiple of the thread count.
+  // few blocks, aiming at four units per thread (a multiple of the thread count), so that a thread the OS
+  // deschedules on a shared machine leaves units for the others to take (they are handed out dynamically).
   if (threads > 1 && mblocks * nblocks < 4 * threads) {
-    const int64_t want = round_up(std::max<int64_t>(mblocks * nblocks, 2 * threads), threads);
+    const int64_t want = round_up(4 * threads, threads);
     nblocks = std::min(ceil_div(n, nr), ceil_div(want, mblocks));
   }
   const int64_t mc = round_up(ceil_div(m, mblocks), mr);
@@ -101,8 +102,8 @@ void linear(const KernelTable& kt, const float* x, int64_t m, int64_t ldx, const
     }
   };
 
-  parallel_for(mblocks * nblocks, num_threads, [&](int64_t begin, int64_t end) {
-    for (int64_t unit = begin; unit < end; ++unit) {
+  parallel_for_dynamic(mblocks * nblocks, num_threads, [&](int64_t unit) {
+    {
       const int64_t ib = unit / nblocks, jb = unit % nblocks;
       const int64_t i0 = ib * mc, rows = std::min(mc, m - i0);
       const int64_t j0 = jb * nc, cols = std::min(nc, n - j0);
@@ -121,7 +122,7 @@ void linear(const KernelTable& kt, const float* x, int64_t m, int64_t ldx, const
             }
           }
         }
-        continue;
+        return;
       }
       for (int64_t pc = 0; pc < k; pc += kc_max) {
         const int64_t kc = std::min(kc_max, k - pc);
