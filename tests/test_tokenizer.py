@@ -23,6 +23,7 @@ import pytest
 
 transformers = pytest.importorskip("transformers")
 
+import bertcore  # noqa: E402
 from bertcore import AutoTokenizer  # noqa: E402
 from corpus import real_sentences  # noqa: E402  (tests/corpus.py, put on sys.path by conftest.py)
 
@@ -698,7 +699,8 @@ def test_runtime_imports_neither_torch_nor_transformers(model_dir: str) -> None:
         "assert not bad, bad\n"
     )
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parents[1] / "python"), env.get("PYTHONPATH", "")])
+    # The bertcore this test session imported (installed, or a dev tree with its native module).
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(bertcore.__file__).parents[1]), env.get("PYTHONPATH", "")])
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
 
