@@ -14,7 +14,7 @@ import platform
 import statistics
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -27,7 +27,8 @@ class TimingPolicy:
 
     Repeats stop as soon as one of these holds:
     ``runs >= min_runs and elapsed >= min_time``; ``runs >= max_runs``;
-    ``elapsed >= max_time and runs >= floor_runs``.
+    ``elapsed >= max_time and runs >= floor_runs``, where ``elapsed`` is the measured time so far (of the
+    slowest call, when several are interleaved).
     Warm-up runs come first and are not counted: at least ``warmup_runs`` of them, and more (up to
     ``max_warmup_runs``) until ``warmup_time`` seconds have passed.
     """
@@ -65,33 +66,49 @@ class Timing:
         }
 
 
-def time_call(fn: Callable[[], Any], policy: TimingPolicy) -> Timing:
-    """Run ``fn`` repeatedly under ``policy`` and return the measured times.
+def time_interleaved(
+    fns: Mapping[str, Callable[[], Any]], policy: TimingPolicy, block: int = 3, settle: float = 0.1
+) -> dict[str, Timing]:
+    """Time several calls in rounds under ``policy``: per round, each call runs ``block`` times in a row, and
+    only the runs after the first of each block are kept, and each block starts ``settle`` seconds after the
+    previous one ends.
 
-    The garbage collector is paused while timing so that a collection does not land inside one run.
+    Rounds spread slow phases of a shared, noisy machine over every peer instead of letting them land on
+    whichever was being timed. The first run of a block is dropped because the previous peer's thread pool is
+    often still spinning on the cores (ONNX Runtime's and OpenMP's workers spin for a while after a call), which
+    would charge one runtime for another's idle threads; the pause before each block serves the same end. Each call is warmed up on its own first. The stopping
+    rule is applied to the call with the most time spent, so every call gets the same number of runs. The
+    garbage collector is paused while timing so that a collection does not land inside one run.
     """
-    timing = Timing()
+    timings = {name: Timing() for name in fns}
+    if not timings:
+        return timings
     gc.collect()
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        start = time.perf_counter()
+        for name, fn in fns.items():
+            timing = timings[name]
+            start = time.perf_counter()
+            while True:
+                timing.result = fn()
+                timing.warmup += 1
+                if timing.warmup >= policy.max_warmup_runs:
+                    break
+                if timing.warmup >= policy.warmup_runs and time.perf_counter() - start >= policy.warmup_time:
+                    break
+        runs = 0
         while True:
-            timing.result = fn()
-            timing.warmup += 1
-            spent = time.perf_counter() - start
-            if timing.warmup >= policy.max_warmup_runs:
-                break
-            if timing.warmup >= policy.warmup_runs and spent >= policy.warmup_time:
-                break
-        elapsed = 0.0
-        while True:
-            t0 = time.perf_counter()
-            timing.result = fn()
-            dt = time.perf_counter() - t0
-            timing.times.append(dt)
-            elapsed += dt
-            runs = len(timing.times)
+            for name, fn in fns.items():
+                time.sleep(settle)  # lets the previous peer's spinning worker threads go idle
+                timings[name].result = fn()  # not timed either
+                for _ in range(max(1, block - 1)):
+                    t0 = time.perf_counter()
+                    result = fn()
+                    timings[name].times.append(time.perf_counter() - t0)
+                    timings[name].result = result
+            runs += max(1, block - 1)
+            elapsed = max(sum(t.times) for t in timings.values())
             if runs >= policy.max_runs:
                 break
             if runs >= policy.min_runs and elapsed >= policy.min_time:
@@ -101,7 +118,7 @@ def time_call(fn: Callable[[], Any], policy: TimingPolicy) -> Timing:
     finally:
         if gc_was_enabled:
             gc.enable()
-    return timing
+    return timings
 
 
 def package_version(name: str) -> str | None:
@@ -191,6 +208,19 @@ def _json_default(obj: object) -> object:
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
+def report_load() -> tuple[float, float, float]:
+    """Print the load average, with a warning when other work is running; return it."""
+    load = os.getloadavg()
+    print(f"load average: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    if load[0] > 0.5:
+        print("warning: the machine is busy (1-minute load average > 0.5); timings will be noisy")
+    return load
+
+
 def measure_peak(fma_peak: Callable[..., float], isa: str, threads: int, repeats: int = 3) -> float:
-    """Median of ``repeats`` calls of ``C.fma_peak_gflops`` (each ~0.3 s) for one ISA and thread count."""
-    return statistics.median(fma_peak(isa=isa, num_threads=threads, seconds=0.3) for _ in range(repeats))
+    """Best of ``repeats`` calls of ``C.fma_peak_gflops`` (each ~0.3 s) for one ISA and thread count.
+
+    The best, not the median: the peak is what the hardware can do, and on a shared machine other work
+    only ever pulls a measurement down.
+    """
+    return max(fma_peak(isa=isa, num_threads=threads, seconds=0.3) for _ in range(repeats))

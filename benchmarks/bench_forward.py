@@ -29,7 +29,6 @@ import argparse
 import gc
 import inspect
 import json
-import os
 import shutil
 import sys
 import tempfile
@@ -47,8 +46,9 @@ from _common import (
     markdown_table,
     measure_peak,
     package_version,
+    report_load,
     run_metadata,
-    time_call,
+    time_interleaved,
     write_json,
 )
 from _peers import BertcorePeer, Feeds, OrtPeer, PeerUnavailable, TorchPeer, configure_torch_threads
@@ -203,7 +203,7 @@ def max_abs_diff(a: Any, b: Any) -> float | None:
 
 
 def run_model(
-    spec: ModelSpec, shapes: list[tuple[int, int]], tmp: Path, peak: float, args: argparse.Namespace
+    spec: ModelSpec, shapes: list[tuple[int, int]], tmp: Path, args: argparse.Namespace
 ) -> list[dict[str, Any]]:
     print(f"\n## {spec.name}: {spec.description}")
     model_dir = resolve_model(spec, tmp)
@@ -215,12 +215,11 @@ def run_model(
     rows = []
     for batch, seq in shapes:
         feeds = make_feeds(cfg["vocab_size"], batch, seq, seed=batch * 1000 + seq)
-        timings: dict[str, Timing] = {}
-        for name, peer in peers.items():
-            timings[name] = time_call(lambda p=peer: p(feeds), POLICY)
-            print(f"  {spec.name} {batch}x{seq} {name}: {1e3 * timings[name].median:.2f} ms "
-                  f"(median of {len(timings[name].times)})", flush=True)  # fmt: skip
-        rows.append(summarise(spec, cfg, batch, seq, timings, peer_info, peak))
+        timings = time_interleaved({name: (lambda p=peer: p(feeds)) for name, peer in peers.items()}, POLICY)
+        medians = ", ".join(f"{name} {1e3 * t.median:.2f} ms" for name, t in timings.items())
+        runs = len(next(iter(timings.values())).times) if timings else 0
+        print(f"  {spec.name} {batch}x{seq}: {medians} (medians of {runs})", flush=True)
+        rows.append(summarise(spec, cfg, batch, seq, timings, peer_info))
     del peers
     gc.collect()
     if spec.config is not None:
@@ -231,7 +230,7 @@ def run_model(
 
 def summarise(
     spec: ModelSpec, cfg: dict[str, Any], batch: int, seq: int, timings: dict[str, Timing],
-    peer_info: dict[str, Any], peak: float,
+    peer_info: dict[str, Any],
 ) -> dict[str, Any]:  # fmt: skip
     tokens = batch * seq
     flops = forward_flops(cfg, batch, seq)
@@ -242,9 +241,7 @@ def summarise(
         row["peers"][name] = {**t.summary(), "tokens_per_s": tokens / t.median, "info": peer_info[name]}
     bc = timings.get("bertcore")
     if bc is not None:
-        gflops = flops / bc.median / 1e9
-        row["bertcore_gflops"] = gflops
-        row["bertcore_peak_fraction"] = gflops / peak
+        row["bertcore_gflops"] = flops / bc.median / 1e9
         for peer in ("torch", "onnxruntime"):
             if peer in timings:
                 row[f"{peer}_over_bertcore"] = timings[peer].median / bc.median
@@ -279,8 +276,8 @@ def print_table(rows: list[dict[str, Any]], threads: int, isa: str, peak: float)
             sci(r["max_abs_diff_bertcore_vs_torch"]), sci(r["max_abs_diff_onnxruntime_vs_torch"]),
         ])  # fmt: skip
     print(f"\nForward pass, fp32, {threads} threads, bertcore ISA {isa}; median wall time per call.")
-    print(f"torch/bc, ORT/bc: peer time / bertcore time (> 1: bertcore faster). "
-          f"%peak: of the measured {isa} FMA peak, {peak:.1f} GFLOP/s.\n")  # fmt: skip
+    print("Peers interleaved call by call. torch/bc, ORT/bc: peer time / bertcore time (> 1: bertcore faster).")
+    print(f"%peak: of the best measured {isa} FMA peak, {peak:.1f} GFLOP/s.\n")
     print(markdown_table(headers, table))
 
 
@@ -297,12 +294,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: ISA {isa!r} not supported (supported: {info['supported_isas']})", file=sys.stderr)
         return 2
     torch_version = configure_torch_threads(args.threads)
-    load_before = os.getloadavg()
-    print(f"CPU: {info['brand']}, threads: {args.threads}, bertcore ISA: {isa}, load average: {load_before}")
-    if load_before[0] > 0.5:
-        print("warning: the machine is busy (1-minute load average > 0.5); timings will be noisy")
-    peak = measure_peak(C.fma_peak_gflops, isa, args.threads)
-    print(f"measured FMA peak {isa} x{args.threads} threads: {peak:.1f} GFLOP/s")
+    print(f"CPU: {info['brand']}, threads: {args.threads}, bertcore ISA: {isa}")
+    load_before = report_load()
+    peak_before = measure_peak(C.fma_peak_gflops, isa, args.threads)
+    print(f"measured FMA peak {isa} x{args.threads} threads: {peak_before:.1f} GFLOP/s")
 
     needs_transformers = any(MODELS[m].config is not None for m, _, _ in cases)
     if needs_transformers and package_version("transformers") is None:
@@ -313,13 +308,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bertcore-bench-") as tmp:
         for name in dict.fromkeys(m for m, _, _ in cases):
             shapes = [(b, s) for m, b, s in cases if m == name]
-            rows.extend(run_model(MODELS[name], shapes, Path(tmp), peak, args))
+            rows.extend(run_model(MODELS[name], shapes, Path(tmp), args))
 
     peak_after = measure_peak(C.fma_peak_gflops, isa, args.threads)
+    print(f"\nmeasured FMA peak after the run: {peak_after:.1f} GFLOP/s")
+    peak = max(peak_before, peak_after)
+    for row in rows:
+        if "bertcore_gflops" in row:
+            row["bertcore_peak_fraction"] = row["bertcore_gflops"] / peak
     print_table(rows, args.threads, isa, peak)
     elapsed = time.perf_counter() - t_start
-    print(f"\nFMA peak after the run: {peak_after:.1f} GFLOP/s; total time {elapsed:.0f} s; "
-          f"load average {os.getloadavg()}")  # fmt: skip
+    print(f"\ntotal time {elapsed:.0f} s")
+    load_after = report_load()
 
     payload = {
         "benchmark": "forward",
@@ -331,9 +331,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             "onnx": package_version("onnx"),
         },
         "fma_peak_gflops": peak,
-        "fma_peak_gflops_after": peak_after,
+        "fma_peak_gflops_before_after": [peak_before, peak_after],
         "load_average_before": load_before,
-        "load_average_after": os.getloadavg(),
+        "load_average_after": load_after,
         "policy": asdict(POLICY),
         "flops_model": "2*matmul_params per token + 4*S*H per token per layer + pooler 2*H*H per sequence",
         "models": {m: asdict(MODELS[m]) for m in dict.fromkeys(c[0] for c in cases)},

@@ -17,13 +17,22 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _common import TimingPolicy, fmt, markdown_table, measure_peak, run_metadata, time_call, write_json
+from _common import (
+    TimingPolicy,
+    fmt,
+    markdown_table,
+    measure_peak,
+    report_load,
+    run_metadata,
+    time_interleaved,
+    write_json,
+)
 
 import bertcore._core as C
 
@@ -89,6 +98,39 @@ def gflops(m: int, k: int, n: int, seconds: float) -> float:
     return 2.0 * m * k * n / seconds / 1e9
 
 
+def run_case(
+    m: int, k: int, n: int, isas: list[str], threads: int, rng: np.random.Generator, args: argparse.Namespace
+) -> dict[str, Any]:
+    """Time numpy and every selected ISA on one shape, interleaved; check each ISA against float64."""
+    x = rng.standard_normal((m, k), dtype=np.float32)
+    w = rng.standard_normal((n, k), dtype=np.float32) / np.sqrt(k, dtype=np.float32)
+    b = rng.standard_normal(n, dtype=np.float32)
+    wt = w.T
+    calls: dict[str, Callable[[], Any]] = {}
+    if not args.no_numpy:
+        calls["numpy"] = lambda: x @ wt
+    for isa in isas:
+        if isa == "scalar" and not args.scalar_all and (m, k, n) not in SCALAR_CASES:
+            continue
+        packed = C.PackedLinear(w, b, isa=isa)
+        calls[isa] = lambda p=packed: C.linear(x, p, num_threads=threads)
+    timings = time_interleaved(calls, POLICY)
+
+    ref = x.astype(np.float64) @ wt.astype(np.float64) + b
+    scale = float(np.abs(ref).max())
+    row: dict[str, Any] = {"m": m, "k": k, "n": n, "gflop": 2e-9 * m * k * n, "isa": {}}
+    for name, t in timings.items():
+        res = {**t.summary(), "gflops": gflops(m, k, n, t.median)}
+        if name == "numpy":
+            row["numpy"] = res
+            continue
+        res["max_rel_err"] = float(np.abs(t.result - ref).max()) / scale
+        if res["max_rel_err"] > 1e-4:
+            print(f"warning: {name} {m}x{k}x{n}: max |y - ref| / max|ref| = {res['max_rel_err']:.2e}")
+        row["isa"][name] = res
+    return row
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     info = C.cpu_info()
@@ -106,11 +148,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     print(f"CPU: {info['brand']} ({info['vendor']}), supported ISAs: {supported}, best: {info['best_isa']}")
     print(f"threads: {threads}, OpenMP: {info.get('openmp')}")
+    load_before = report_load()
     for isa in isas:
         print(f"gemm blocking {isa}: {C.gemm_blocking(isa=isa)}")
 
-    peaks = {isa: measure_peak(C.fma_peak_gflops, isa, threads) for isa in isas}
-    for isa, peak in peaks.items():
+    peaks_before = {isa: measure_peak(C.fma_peak_gflops, isa, threads) for isa in isas}
+    for isa, peak in peaks_before.items():
         print(f"measured FMA peak {isa} x{threads} threads: {peak:.1f} GFLOP/s")
 
     rng = np.random.default_rng(0)
@@ -120,36 +163,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             keys = ("internal_api", "version", "num_threads", "architecture")
             print("threadpoolctl:", [{k: p.get(k) for k in keys} for p in pools])
         for m, k, n in cases:
-            x = rng.standard_normal((m, k), dtype=np.float32)
-            w = rng.standard_normal((n, k), dtype=np.float32) / np.sqrt(k, dtype=np.float32)
-            b = rng.standard_normal(n, dtype=np.float32)
-            ref = (x.astype(np.float64) @ w.T.astype(np.float64) + b).astype(np.float32)
-            scale = float(np.abs(ref).max())
-            row: dict[str, Any] = {"m": m, "k": k, "n": n, "gflop": 2e-9 * m * k * n, "isa": {}}
-            if not args.no_numpy:
-                wt = w.T
-                t = time_call(lambda: x @ wt, POLICY)
-                row["numpy"] = {**t.summary(), "gflops": gflops(m, k, n, t.median)}
-            for isa in isas:
-                if isa == "scalar" and not args.scalar_all and (m, k, n) not in SCALAR_CASES:
-                    continue
-                packed = C.PackedLinear(w, b, isa=isa)
-                t = time_call(lambda: C.linear(x, packed, num_threads=threads), POLICY)
-                err = float(np.abs(t.result - ref).max()) / scale
-                gf = gflops(m, k, n, t.median)
-                row["isa"][isa] = {
-                    **t.summary(),
-                    "gflops": gf,
-                    "peak_fraction": gf / peaks[isa],
-                    "max_rel_err": err,
-                }
-                if err > 1e-4:
-                    print(f"warning: {isa} {m}x{k}x{n}: max |y - ref| / max|ref| = {err:.2e}")
-            results.append(row)
-            done = [f"{i} {r['gflops']:.1f}" for i, r in row["isa"].items()]
-            if "numpy" in row:
-                done.append(f"numpy {row['numpy']['gflops']:.1f}")
+            results.append(run_case(m, k, n, isas, threads, rng, args))
+            done = [f"{i} {r['gflops']:.1f}" for i, r in results[-1]["isa"].items()]
+            if "numpy" in results[-1]:
+                done.append(f"numpy {results[-1]['numpy']['gflops']:.1f}")
             print(f"  {m}x{k}x{n} GFLOP/s: " + ", ".join(done), flush=True)
+
+    peaks_after = {isa: measure_peak(C.fma_peak_gflops, isa, threads) for isa in isas}
+    peaks = {isa: max(peaks_before[isa], peaks_after[isa]) for isa in isas}
+    for row in results:
+        for isa, res in row["isa"].items():
+            res["peak_fraction"] = res["gflops"] / peaks[isa]
 
     headers = ["M", "K", "N"]
     for isa in isas:
@@ -167,7 +191,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             cells += [fmt(r["numpy"]["gflops"]), fmt(top and top["gflops"] / r["numpy"]["gflops"], 2)]
         rows.append(cells)
     print()
-    print(f"bertcore C.linear (x Wᵀ + b, fp32), {threads} threads; %peak = share of the measured FMA peak:")
+    print(f"bertcore C.linear (x Wᵀ + b, fp32), {threads} threads, interleaved with numpy call by call.")
+    print("%peak: share of the best FMA peak measured before and after, per ISA:")
     print(", ".join(f"{isa} {peaks[isa]:.1f} GFLOP/s" for isa in isas))
     print()
     print(markdown_table(headers, rows))
@@ -177,11 +202,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         **run_metadata(info, threads, isas[0]),
         "isas": isas,
         "fma_peak_gflops": peaks,
+        "fma_peak_gflops_before": peaks_before,
+        "fma_peak_gflops_after": peaks_after,
         "gemm_blocking": {isa: C.gemm_blocking(isa=isa) for isa in isas},
         "threadpool_info": pools,
         "policy": asdict(POLICY),
         "results": results,
     }
+    payload["load_average_before"] = load_before
+    payload["load_average_after"] = report_load()
     out = write_json(args.json, payload)
     print(f"\nwrote {out}")
     return 0
