@@ -114,7 +114,7 @@ def main() -> None:
         try:
             ort_peer = OrtPeer(mdir, Path(work), args.threads, num_heads=12, hidden_size=384)
             for name, feeds in (("ORT in order", feeds_in_order), ("ORT sorted", feeds_sorted)):
-                rows[name], _ = timed(lambda feeds=feeds: [ort_peer(f) for f in feeds], args.repeats)
+                rows[name], _ = timed(lambda feeds=feeds, peer=ort_peer: [peer(f) for f in feeds], args.repeats)
             del ort_peer
         except PeerUnavailable as exc:
             print(f"onnxruntime skipped: {exc}")

@@ -215,7 +215,7 @@ def run_model(
     rows = []
     for batch, seq in shapes:
         feeds = make_feeds(cfg["vocab_size"], batch, seq, seed=batch * 1000 + seq)
-        timings = time_interleaved({name: (lambda p=peer: p(feeds)) for name, peer in peers.items()}, POLICY)
+        timings = time_interleaved({name: (lambda p=peer, f=feeds: p(f)) for name, peer in peers.items()}, POLICY)
         medians = ", ".join(f"{name} {1e3 * t.median:.2f} ms" for name, t in timings.items())
         runs = len(next(iter(timings.values())).times) if timings else 0
         print(f"  {spec.name} {batch}x{seq}: {medians} (medians of {runs})", flush=True)

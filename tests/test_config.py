@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import pickle
 from pathlib import Path
@@ -46,7 +47,7 @@ def test_defaults_match_transformers() -> None:
 
 def test_frozen() -> None:
     cfg = BertConfig()
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         cfg.hidden_size = 10  # type: ignore[misc]
 
 

@@ -667,8 +667,8 @@ def test_subclass_checks_match_transformers(hf_model_output: Any) -> None:
 
     for kind, args in (("plain", ()), ("none", ()), ("two", (1, 2)), ("one", (1,))):
         ours_cls, theirs_cls = make(ModelOutput, kind), make(hf_model_output, kind)
-        kind_o, res_o = _outcome(lambda c: list(c(*args).keys()), ours_cls)
-        kind_t, res_t = _outcome(lambda c: list(c(*args).keys()), theirs_cls)
+        kind_o, res_o = _outcome(lambda c, a=args: list(c(*a).keys()), ours_cls)
+        kind_t, res_t = _outcome(lambda c, a=args: list(c(*a).keys()), theirs_cls)
         assert kind_o == kind_t, kind
         if kind_o == "raise":
             assert res_o[0] is res_t[0], kind

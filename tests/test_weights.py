@@ -106,7 +106,9 @@ def test_wrong_shape_is_named(tmp_path: Path) -> None:
     cfg = json.loads((tmp_path / "config.json").read_text())
     cfg["intermediate_size"] = 41
     (tmp_path / "config.json").write_text(json.dumps(cfg))
-    with pytest.raises(ValueError, match=r"intermediate.dense.weight' has shape \[40, 24\], expected \[41, 24\]"):
+    with pytest.raises(
+        ValueError, match=r"intermediate.dense.weight' has shape \[40, 24\], expected \[41, 24\]"
+    ):
         BertModel.from_pretrained(tmp_path)
 
 

@@ -13,8 +13,15 @@ from bertcore.config import BertConfig
 from bertcore.models.bert import bert_expected_tensors
 
 TINY = dict(
-    vocab_size=60, hidden_size=24, num_hidden_layers=2, num_attention_heads=3, intermediate_size=40,
-    max_position_embeddings=20, type_vocab_size=2, hidden_act="gelu", layer_norm_eps=1e-12,
+    vocab_size=60,
+    hidden_size=24,
+    num_hidden_layers=2,
+    num_attention_heads=3,
+    intermediate_size=40,
+    max_position_embeddings=20,
+    type_vocab_size=2,
+    hidden_act="gelu",
+    layer_norm_eps=1e-12,
 )
 
 
@@ -54,7 +61,9 @@ def write_tiny_bert(
         rounded = value.astype(dtype)
         raw = name
         if legacy_layernorm_names and "LayerNorm" in raw:
-            raw = raw.replace("LayerNorm.weight", "LayerNorm.gamma").replace("LayerNorm.bias", "LayerNorm.beta")
+            raw = raw.replace("LayerNorm.weight", "LayerNorm.gamma").replace(
+                "LayerNorm.bias", "LayerNorm.beta"
+            )
         written[prefix + raw] = np.ascontiguousarray(rounded)
         stored[name] = rounded.astype(np.float32)
     written.update(extra_tensors or {})
@@ -68,12 +77,20 @@ def write_tiny_bert(
             fname = f"model-{s + 1:05d}-of-{shards:05d}.safetensors"
             save_file(part, str(path / fname))
             weight_map.update({n: fname for n in part})
-        (path / "model.safetensors.index.json").write_text(json.dumps({"metadata": {}, "weight_map": weight_map}))
+        (path / "model.safetensors.index.json").write_text(
+            json.dumps({"metadata": {}, "weight_map": weight_map})
+        )
     return stored
 
 
-def numpy_bert(tensors: Dict[str, np.ndarray], config: Dict[str, Any], ids: np.ndarray, mask: np.ndarray,
-               types: Optional[np.ndarray] = None, positions: Optional[np.ndarray] = None) -> Dict[str, np.ndarray]:
+def numpy_bert(
+    tensors: Dict[str, np.ndarray],
+    config: Dict[str, Any],
+    ids: np.ndarray,
+    mask: np.ndarray,
+    types: Optional[np.ndarray] = None,
+    positions: Optional[np.ndarray] = None,
+) -> Dict[str, np.ndarray]:
     """A float64 numpy BERT (gelu, eager attention) for small checks without torch."""
     import math
 
@@ -98,8 +115,10 @@ def numpy_bert(tensors: Dict[str, np.ndarray], config: Dict[str, Any], ids: np.n
     nh, d = c.num_attention_heads, c.head_dim
     for i in range(c.num_hidden_layers):
         p = f"encoder.layer.{i}."
-        q, k, v = (dense(x, p + f"attention.self.{n}").reshape(b, s, nh, d).transpose(0, 2, 1, 3)
-                   for n in ("query", "key", "value"))
+        q, k, v = (
+            dense(x, p + f"attention.self.{n}").reshape(b, s, nh, d).transpose(0, 2, 1, 3)
+            for n in ("query", "key", "value")
+        )
         sc = q @ k.transpose(0, 1, 3, 2) / math.sqrt(d) + add
         pr = np.exp(sc - sc.max(-1, keepdims=True))
         pr /= pr.sum(-1, keepdims=True)

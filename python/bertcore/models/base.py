@@ -37,6 +37,7 @@ UNSUPPORTED_ARGS = (
     "cache_position",
 )
 
+
 def resolve_isa(isa: Optional[str]) -> str:
     """The kernel family to pack for: ``isa`` when given (checked), else the active one."""
     if isa is None:
