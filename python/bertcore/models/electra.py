@@ -11,7 +11,7 @@ import dataclasses
 from typing import Any, ClassVar, Dict, Optional, Tuple, Union
 
 from .. import _core
-from ..config import PathLike, PretrainedConfig
+from ..config import PretrainedConfig
 from ..outputs import BaseModelOutputWithPastAndCrossAttentions
 from ..weights import Checkpoint, Shape
 from .base import EncoderModel
@@ -99,42 +99,6 @@ class ElectraModel(EncoderModel):
     base_model_prefix = "electra"
     output_class = BaseModelOutputWithPastAndCrossAttentions
     config: ElectraConfig
-
-    @classmethod
-    def from_pretrained(
-        cls,
-        model_dir: PathLike,
-        num_threads: Optional[int] = None,
-        isa: Optional[str] = None,
-        config: Optional[ElectraConfig] = None,
-        *,
-        local_files_only: bool = False,
-        revision: Optional[str] = None,
-        cache_dir: Optional[PathLike] = None,
-    ) -> "ElectraModel":
-        """Loads a Hugging Face model directory or Hub id (config.json + safetensors or PyTorch weights).
-
-        Args:
-            model_dir: the model directory, or a Hugging Face Hub id such as "org/name".
-            num_threads: threads per forward call; default: OMP_NUM_THREADS, else the usable CPUs.
-            isa: kernel family, "scalar", "avx2" or "avx512"; default: BERTCORE_ISA, else the best supported.
-            config: use this config instead of the directory's config.json.
-            local_files_only, revision, cache_dir: for a Hub id, where and what to look up (see
-                :func:`bertcore.hub.resolve_model_dir`).
-
-        Raises:
-            FileNotFoundError: the directory, config.json or the weights are missing.
-            ValueError: the config is invalid or the weights do not match it (every problem is named).
-        """
-        return cls._load(
-            model_dir,
-            config,
-            num_threads,
-            isa,
-            local_files_only=local_files_only,
-            revision=revision,
-            cache_dir=cache_dir,
-        )
 
     @classmethod
     def _core_config_for(cls, config: Any) -> Dict[str, Any]:
