@@ -150,44 +150,6 @@ class EncoderModel:
         return cls(cfg, encoder, threads)
 
     @classmethod
-    def from_pretrained(
-        cls: Type[_M],
-        model_dir: PathLike,
-        num_threads: Optional[int] = None,
-        isa: Optional[str] = None,
-        config: Optional[PretrainedConfig] = None,
-        *,
-        local_files_only: bool = False,
-        revision: Optional[str] = None,
-        cache_dir: Optional[PathLike] = None,
-    ) -> _M:
-        """Loads a Hugging Face model directory or Hub id (config.json + safetensors or PyTorch weights).
-
-        Families with a pooler (BERT, RoBERTa, ALBERT) also take ``add_pooling_layer``.
-
-        Args:
-            model_dir: the model directory, or a Hugging Face Hub id such as "org/name".
-            num_threads: threads per forward call; default: OMP_NUM_THREADS, else the usable CPUs.
-            isa: kernel family, "scalar", "avx2" or "avx512"; default: BERTCORE_ISA, else the best supported.
-            config: use this config instead of the directory's config.json.
-            local_files_only, revision, cache_dir: for a Hub id, where and what to look up (see
-                :func:`bertcore.hub.resolve_model_dir`).
-
-        Raises:
-            FileNotFoundError: the directory, config.json or the weights are missing.
-            ValueError: the config is invalid or the weights do not match it (every problem is named).
-        """
-        return cls._load(
-            model_dir,
-            config,
-            num_threads,
-            isa,
-            local_files_only=local_files_only,
-            revision=revision,
-            cache_dir=cache_dir,
-        )
-
-    @classmethod
     def _core_config_for(cls, config: Any) -> Dict[str, Any]:  # pragma: no cover - every family implements it
         """The config dict ``_core.Encoder`` takes for this family's config (see ``loading.core_config``)."""
         raise NotImplementedError
@@ -378,3 +340,44 @@ def _broadcast(array: IntArray, batch: int, seq: int, name: str) -> IntArray:
     if array.shape == (1, seq):
         return np.ascontiguousarray(np.broadcast_to(array, (batch, seq)))
     raise ValueError(f"{name} has shape {array.shape}, expected ({batch}, {seq}) like input_ids")
+
+
+class PlainLoading(EncoderModel):
+    """``from_pretrained`` for the families without loading options (DistilBERT, ELECTRA); the families with a
+    pooler (BERT, RoBERTa, ALBERT) define theirs with ``add_pooling_layer`` second, as transformers has it."""
+
+    @classmethod
+    def from_pretrained(
+        cls: Type[_M],
+        model_dir: PathLike,
+        num_threads: Optional[int] = None,
+        isa: Optional[str] = None,
+        config: Optional[PretrainedConfig] = None,
+        *,
+        local_files_only: bool = False,
+        revision: Optional[str] = None,
+        cache_dir: Optional[PathLike] = None,
+    ) -> _M:
+        """Loads a Hugging Face model directory or Hub id (config.json + safetensors or PyTorch weights).
+
+        Args:
+            model_dir: the model directory, or a Hugging Face Hub id such as "org/name".
+            num_threads: threads per forward call; default: OMP_NUM_THREADS, else the usable CPUs.
+            isa: kernel family, "scalar", "avx2" or "avx512"; default: BERTCORE_ISA, else the best supported.
+            config: use this config instead of the directory's config.json.
+            local_files_only, revision, cache_dir: for a Hub id, where and what to look up (see
+                :func:`bertcore.hub.resolve_model_dir`).
+
+        Raises:
+            FileNotFoundError: the directory, config.json or the weights are missing.
+            ValueError: the config is invalid or the weights do not match it (every problem is named).
+        """
+        return cls._load(
+            model_dir,
+            config,
+            num_threads,
+            isa,
+            local_files_only=local_files_only,
+            revision=revision,
+            cache_dir=cache_dir,
+        )

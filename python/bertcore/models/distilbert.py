@@ -19,7 +19,7 @@ from .. import _core
 from ..config import PretrainedConfig
 from ..outputs import BaseModelOutput
 from ..weights import Checkpoint, Shape
-from .base import EncoderModel
+from .base import PlainLoading
 from .classification import HeadStage, SequenceClassifier
 from .loading import LayerLayout, WeightPacker, check_checkpoint, core_config, embeddings_expected
 
@@ -112,7 +112,7 @@ def distilbert_expected_tensors(config: DistilBertConfig) -> Dict[str, Shape]:
     return spec
 
 
-class DistilBertModel(EncoderModel):
+class DistilBertModel(PlainLoading):
     """A DistilBERT encoder, called like transformers' ``DistilBertModel`` and returning numpy arrays.
 
     Example:

@@ -14,7 +14,7 @@ from .. import _core
 from ..config import PretrainedConfig
 from ..outputs import BaseModelOutputWithPastAndCrossAttentions
 from ..weights import Checkpoint, Shape
-from .base import EncoderModel
+from .base import PlainLoading
 from .bert import BERT_LAYER
 from .classification import HeadStage, SequenceClassifier
 from .loading import WeightPacker, check_checkpoint, core_config, embeddings_expected, linear_expected
@@ -86,7 +86,7 @@ def electra_expected_tensors(config: ElectraConfig) -> Dict[str, Shape]:
     return spec
 
 
-class ElectraModel(EncoderModel):
+class ElectraModel(PlainLoading):
     """An ELECTRA encoder (discriminator or generator), called like transformers' ``ElectraModel``.
 
     Example:
