@@ -34,6 +34,7 @@ def test_scalar_only_build(tmp_path: Path) -> None:
         p.read_text() for p in build.rglob("flags.make")
     )
     assert "-mavx" not in rules, "the scalar-only build must not use ISA flags"
+    assert "-march=native" not in rules, "-march=native is opt-in only (BERTCORE_NATIVE, default OFF)"
     subprocess.run(["cmake", "--build", str(build), "-j", "2"], check=True, capture_output=True, text=True,
                    timeout=900)
     (module,) = build.glob("_core*.so")

@@ -10,14 +10,6 @@
 namespace bertcore::bindings {
 namespace {
 
-Isa isa_from_name(const std::string& name) {
-  Isa isa;
-  if (!parse_isa(name, &isa)) {
-    throw std::invalid_argument("unknown instruction set '" + name + "'; use scalar, avx2 or avx512");
-  }
-  return isa;
-}
-
 py::dict cpu_info() {
   const CpuFeatures& f = cpu_features();
   py::dict features;
@@ -56,7 +48,7 @@ py::dict cpu_info() {
 
 // Runs the family's FMA probe for about `seconds` on `num_threads` threads; returns GFLOP/s.
 double fma_peak_gflops(const std::string& isa_name_, int num_threads, double seconds) {
-  const KernelTable& kt = isa_name_.empty() ? kernels() : kernels_for(isa_from_name(isa_name_));
+  const KernelTable& kt = table_for(isa_name_);
   if (num_threads < 1) throw std::invalid_argument("num_threads must be >= 1");
   py::gil_scoped_release release;
   int64_t iters = 1 << 16;
@@ -101,7 +93,7 @@ void register_cpu(py::module_& m) {
 #endif
   });
   m.def("gemm_blocking", [](const std::string& name) {
-    const KernelTable& kt = name.empty() ? kernels() : kernels_for(isa_from_name(name));
+    const KernelTable& kt = table_for(name);
     py::dict d;
     d["mr"] = kt.gemm_mr;
     d["nr"] = kt.gemm_nr;

@@ -76,13 +76,7 @@ std::unique_ptr<Encoder> make_encoder(const py::dict& cfg, const FloatArray& wor
   }
   w.pooler = std::move(pooler);
   w.emb_project = std::move(emb_project);
-  Isa chosen;
-  if (isa.empty()) {
-    chosen = kernels().isa;
-  } else if (!parse_isa(isa, &chosen)) {
-    throw std::invalid_argument("unknown instruction set '" + isa + "'; use scalar, avx2 or avx512");
-  }
-  return std::make_unique<Encoder>(c, std::move(w), kernels_for(chosen));
+  return std::make_unique<Encoder>(c, std::move(w), table_for(isa));
 }
 
 void forward(Encoder& enc, const Int64Array& ids, const Int64Array& type_ids, const Int64Array& pos_ids,

@@ -22,21 +22,12 @@ const std::map<std::string, Activation>& activation_map() {
   return m;
 }
 
-const KernelTable& table(const std::string& name) {
-  if (name.empty()) return kernels();
-  Isa isa;
-  if (!parse_isa(name, &isa)) {
-    throw std::invalid_argument("unknown instruction set '" + name + "'; use scalar, avx2 or avx512");
-  }
-  return kernels_for(isa);
-}
-
 std::shared_ptr<PackedLinear> make_packed(const FloatArray& weight, const std::optional<FloatArray>& bias,
                                           const std::string& isa) {
   require_ndim(weight, 2, "weight");
   const int64_t n = weight.shape(0), k = weight.shape(1);
   if (bias) require_shape(*bias, {n}, "bias");
-  const KernelTable& kt = table(isa);
+  const KernelTable& kt = table_for(isa);
   const float* wp = weight.data();
   const float* bp = bias ? bias->data() : nullptr;
   py::gil_scoped_release release;
@@ -71,7 +62,7 @@ FloatArray layer_norm_op(const FloatArray& x, const FloatArray& gamma, const Flo
   const int64_t rows = x.shape(0), n = x.shape(1);
   require_shape(gamma, {n}, "gamma");
   require_shape(beta, {n}, "beta");
-  const KernelTable& kt = table(isa);
+  const KernelTable& kt = table_for(isa);
   FloatArray y({rows, n});
   const float *xp = x.data(), *gp = gamma.data(), *bp = beta.data();
   float* yp = y.mutable_data();
@@ -82,7 +73,7 @@ FloatArray layer_norm_op(const FloatArray& x, const FloatArray& gamma, const Flo
 
 FloatArray activation_op(const FloatArray& x, const std::string& act, const std::string& isa, int num_threads) {
   const Activation a = parse_activation(act);
-  const KernelTable& kt = table(isa);
+  const KernelTable& kt = table_for(isa);
   FloatArray y(std::vector<py::ssize_t>(x.shape(), x.shape() + x.ndim()));
   const int64_t count = x.size();
   if (count > 0) std::memcpy(y.mutable_data(), x.data(), static_cast<size_t>(count) * sizeof(float));
@@ -95,7 +86,7 @@ FloatArray activation_op(const FloatArray& x, const std::string& act, const std:
 FloatArray softmax_op(const FloatArray& x, const std::string& isa, int num_threads) {
   require_ndim(x, 2, "x");
   const int64_t rows = x.shape(0), n = x.shape(1);
-  const KernelTable& kt = table(isa);
+  const KernelTable& kt = table_for(isa);
   FloatArray y({rows, n});
   if (rows * n > 0) std::memcpy(y.mutable_data(), x.data(), static_cast<size_t>(rows * n) * sizeof(float));
   float* yp = y.mutable_data();
@@ -113,7 +104,7 @@ py::tuple attention_op(const FloatArray& qkv, int64_t batch, int64_t seq, int64_
   }
   require_shape(mask_add, {batch, seq}, "mask_add");
   const int64_t hidden = qkv.shape(1) / 3, head_dim = hidden / heads;
-  const KernelTable& kt = table(isa);
+  const KernelTable& kt = table_for(isa);
   FloatArray ctx({batch * seq, hidden});
   py::object probs_obj = py::none();
   float* pp = nullptr;
@@ -163,7 +154,7 @@ FloatArray embeddings_op(const Int64Array& ids, const Int64Array& type_ids, cons
     e.max_positions = position->shape(0);
     pp = pos_ids->data();
   }
-  const KernelTable& kt = table(isa);
+  const KernelTable& kt = table_for(isa);
   FloatArray out({tokens, h});
   float* op = out.mutable_data();
   const int64_t *ip = ids.data(), *tp = type_ids.data();

@@ -45,6 +45,21 @@ inline void require_writeable(const py::array& a, const char* name) {
   if (!a.writeable()) throw std::invalid_argument(std::string(name) + " must be a writeable array");
 }
 
+// "scalar" / "avx2" / "avx512" -> Isa; ValueError for anything else.
+inline Isa isa_from_name(const std::string& name) {
+  Isa isa;
+  if (!parse_isa(name, &isa)) {
+    throw std::invalid_argument("unknown instruction set '" + name + "'; use scalar, avx2 or avx512");
+  }
+  return isa;
+}
+
+// The kernel table a binding runs on: the named family, or the active one for "". ValueError if this CPU or
+// build cannot run it.
+inline const KernelTable& table_for(const std::string& name) {
+  return name.empty() ? kernels() : kernels_for(isa_from_name(name));
+}
+
 // Hugging Face hidden_act name -> Activation; ValueError for an unknown one.
 Activation parse_activation(const std::string& name);
 std::vector<std::string> activation_names();

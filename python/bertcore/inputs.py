@@ -11,6 +11,14 @@ IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float32]
 
 
+def as_numpy(value: Any) -> Any:
+    """A torch tensor as a numpy array (read through its own methods, so torch is never imported here);
+    anything else unchanged."""
+    if hasattr(value, "detach") and hasattr(value, "cpu"):
+        return value.detach().cpu().numpy()
+    return value
+
+
 def as_int_matrix(value: Any, name: str) -> IntArray:
     """A [batch, seq] int64 C-contiguous array from an array-like of integers.
 
@@ -20,8 +28,7 @@ def as_int_matrix(value: Any, name: str) -> IntArray:
         TypeError: not integers (floats are refused rather than truncated), or not array-like.
         ValueError: wrong number of dimensions, or ragged nested lists.
     """
-    if hasattr(value, "detach") and hasattr(value, "cpu"):  # a torch tensor: no import of torch needed
-        value = value.detach().cpu().numpy()
+    value = as_numpy(value)
     try:
         array = np.asarray(value)
     except ValueError as e:
@@ -53,9 +60,7 @@ def attention_mask_bool(mask: Any, shape: Tuple[int, int]) -> Optional[npt.NDArr
     """
     if mask is None:
         return None
-    if hasattr(mask, "detach") and hasattr(mask, "cpu"):
-        mask = mask.detach().cpu().numpy()
-    array = np.asarray(mask)
+    array = np.asarray(as_numpy(mask))
     if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_):
         raise TypeError(f"attention_mask must hold numbers or booleans, got dtype {array.dtype}")
     if array.ndim == 1:

@@ -37,6 +37,12 @@ from typing import Any, Callable, Dict, List, Literal, NamedTuple, Optional, Tup
 import numpy as np
 import numpy.typing as npt
 
+
+def widen_bf16(bits: npt.NDArray[np.uint16]) -> npt.NDArray[np.float32]:
+    """bfloat16 values given as their raw 16 bits -> float32, bit-exactly (a C-contiguous copy)."""
+    return (np.ascontiguousarray(bits, dtype=np.uint32) << 16).view(np.float32)
+
+
 PathLike = Union[str, "os.PathLike[str]"]
 Shape = Tuple[int, ...]
 
@@ -452,6 +458,5 @@ class TorchCheckpoint:
             raise ValueError(f"tensor {name!r} in {self.path} has dtype {dtype}, not a floating-point type")
         view = self._view(name)
         if dtype == "BF16":
-            bits = np.array(view, dtype=np.uint32, order="C") << 16
-            return bits.view(np.float32)
+            return widen_bf16(view)
         return np.array(view, dtype=np.float32, order="C")

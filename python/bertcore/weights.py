@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 from safetensors import safe_open
 
-from .torch_bin import TorchCheckpoint
+from .torch_bin import TorchCheckpoint, widen_bf16
 
 PathLike = Union[str, "os.PathLike[str]"]
 Shape = Tuple[int, ...]
@@ -120,6 +120,7 @@ class SafetensorsFile:
 
     def __init__(self, path: str) -> None:
         self.path = path
+        self._header: Optional[Dict[str, Any]] = None  # parsed on the first bf16 tensor, then kept
         try:
             self._handle: Any = safe_open(path, framework="np")
         except Exception as e:  # safetensors raises its own error types for corrupt files
@@ -141,15 +142,17 @@ class SafetensorsFile:
 
     def _read_bf16(self, name: str) -> npt.NDArray[np.float32]:
         # numpy has no bfloat16: widen the raw 16 bits read from the file.
-        header = _read_header(self.path)
+        if self._header is None:
+            self._header = _read_header(self.path)
+        header = self._header
         info = header[name]
         begin, end = (int(v) for v in info["data_offsets"])
         shape = tuple(int(d) for d in info["shape"])
         start = header["__data_start__"] + begin
         mm = np.memmap(self.path, dtype=np.uint8, mode="r", offset=start, shape=(end - begin,))
-        bits = mm.view("<u2").astype(np.uint32) << 16
+        widened = widen_bf16(mm.view("<u2"))
         del mm
-        return bits.view(np.float32).reshape(shape)
+        return widened.reshape(shape)
 
     def close(self) -> None:
         self._handle = None

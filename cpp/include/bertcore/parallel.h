@@ -10,6 +10,13 @@
 
 namespace bertcore {
 
+// Threads worth using for an element-wise op over `elements` floats: one per 16K elements at least, so that
+// small inputs stay on the calling thread (a parallel region costs microseconds).
+inline int threads_for_elements(int64_t elements, int num_threads) {
+  constexpr int64_t kMinElementsPerThread = 16384;
+  return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(num_threads, elements / kMinElementsPerThread)));
+}
+
 // Calls fn(begin, end) on contiguous, near-equal slices of [0, n) on up to `num_threads` threads. Runs inline
 // when one thread is asked for or there are fewer than two items. fn must not throw.
 template <class Fn>

@@ -10,38 +10,10 @@
 
 #include "bertcore/ops.h"
 #include "bertcore/parallel.h"
+#include "packing.h"
 
 namespace bertcore {
 namespace {
-
-int64_t round_up(int64_t a, int64_t b) { return (a + b - 1) / b * b; }
-
-// B panels from rows of a strided matrix: panel j, row p, column c = src[(j*nr + c) * ld + p] (keys as columns).
-void pack_b_transposed(const float* src, int64_t ld, int64_t cols, int64_t k, int nr, float* dst) {
-  for (int64_t j0 = 0; j0 < cols; j0 += nr) {
-    const int64_t w = std::min<int64_t>(nr, cols - j0);
-    for (int64_t p = 0; p < k; ++p) {
-      int64_t c = 0;
-      for (; c < w; ++c) dst[p * nr + c] = src[(j0 + c) * ld + p];
-      for (; c < nr; ++c) dst[p * nr + c] = 0.0f;
-    }
-    dst += k * nr;
-  }
-}
-
-// B panels straight from rows: panel j, row p, column c = src[p * ld + j*nr + c].
-void pack_b_rows(const float* src, int64_t ld, int64_t cols, int64_t k, int nr, float* dst) {
-  for (int64_t j0 = 0; j0 < cols; j0 += nr) {
-    const int64_t w = std::min<int64_t>(nr, cols - j0);
-    for (int64_t p = 0; p < k; ++p) {
-      const float* s = src + p * ld + j0;
-      int64_t c = 0;
-      for (; c < w; ++c) dst[p * nr + c] = s[c];
-      for (; c < nr; ++c) dst[p * nr + c] = 0.0f;
-    }
-    dst += k * nr;
-  }
-}
 
 struct AttentionScratch {
   AlignedBuffer kpack, vpack, scores, qe, ke;

@@ -13,14 +13,9 @@
 
 #include "bertcore/ops.h"
 #include "bertcore/parallel.h"
+#include "packing.h"
 
 namespace bertcore {
-namespace {
-
-int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
-int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
-
-}  // namespace
 
 PackedLinear pack_linear(const KernelTable& kt, const float* weight, int64_t n, int64_t k, const float* bias) {
   if (n <= 0 || k <= 0) {
@@ -34,15 +29,7 @@ PackedLinear pack_linear(const KernelTable& kt, const float* weight, int64_t n, 
   w.k = k;
   const int64_t nr = w.nr;
   w.panels.resize(w.num_panels() * k * nr);
-  for (int64_t j = 0; j < w.num_panels(); ++j) {
-    float* dst = w.panels.data() + j * k * nr;
-    const int64_t cols = std::min<int64_t>(nr, n - j * nr);
-    for (int64_t p = 0; p < k; ++p) {
-      int64_t c = 0;
-      for (; c < cols; ++c) dst[p * nr + c] = weight[(j * nr + c) * k + p];
-      for (; c < nr; ++c) dst[p * nr + c] = 0.0f;
-    }
-  }
+  pack_b_transposed(weight, k, n, k, w.nr, w.panels.data());
   if (bias != nullptr) w.bias.copy_from(bias, n);
   return w;
 }

@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..config import PathLike, PretrainedConfig
+from ..inputs import as_numpy
 from ..outputs import SequenceClassifierOutput
 from ..weights import Checkpoint
 from .base import EncoderModel
@@ -54,9 +55,7 @@ def classification_loss(
     ``problem_type`` None is inferred as transformers does: one label -> regression; several and int32/int64
     labels -> single-label (cross entropy, label -100 ignored); otherwise multi-label (BCE with logits).
     """
-    if hasattr(labels, "detach") and hasattr(labels, "cpu"):
-        labels = labels.detach().cpu().numpy()
-    y = np.asarray(labels)
+    y = np.asarray(as_numpy(labels))
     if y.dtype == object:
         raise TypeError("labels must be a numeric array")
     x = logits.astype(np.float64)

@@ -1,0 +1,41 @@
+// Packing into the GEMM microkernel's B layout (see KernelTable::gemm_ukernel): panels of NR columns, each k
+// rows of NR floats, columns past the matrix zero-filled. Shared by the dense layers (weights, once at load)
+// and attention (K and V of a head, per call). Baseline code: compiled with the ops, never with ISA flags.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+
+namespace bertcore {
+
+inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+inline int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
+
+// Columns are rows of src: panel j, row p, column c = src[(j*nr + c) * ld + p] (W^T from W[n][k]; K^T).
+inline void pack_b_transposed(const float* src, int64_t ld, int64_t cols, int64_t k, int nr, float* dst) {
+  for (int64_t j0 = 0; j0 < cols; j0 += nr) {
+    const int64_t w = std::min<int64_t>(nr, cols - j0);
+    for (int64_t p = 0; p < k; ++p) {
+      int64_t c = 0;
+      for (; c < w; ++c) dst[p * nr + c] = src[(j0 + c) * ld + p];
+      for (; c < nr; ++c) dst[p * nr + c] = 0.0f;
+    }
+    dst += k * nr;
+  }
+}
+
+// Columns are columns of src: panel j, row p, column c = src[p * ld + j*nr + c] (V).
+inline void pack_b_rows(const float* src, int64_t ld, int64_t cols, int64_t k, int nr, float* dst) {
+  for (int64_t j0 = 0; j0 < cols; j0 += nr) {
+    const int64_t w = std::min<int64_t>(nr, cols - j0);
+    for (int64_t p = 0; p < k; ++p) {
+      const float* s = src + p * ld + j0;
+      int64_t c = 0;
+      for (; c < w; ++c) dst[p * nr + c] = s[c];
+      for (; c < nr; ++c) dst[p * nr + c] = 0.0f;
+    }
+    dst += k * nr;
+  }
+}
+
+}  // namespace bertcore
