@@ -150,32 +150,42 @@ def export_onnx(model_dir: Path, onnx_path: Path) -> str:
     return "dynamo"
 
 
+def prepare_ort_model(model_dir: Path, work_dir: Path, num_heads: int, hidden_size: int) -> tuple[Path, dict[str, Any]]:
+    """Export the model to ONNX and run ORT's BERT optimizer; return the optimized file and what was fused."""
+    try:
+        from onnxruntime.transformers.optimizer import optimize_model
+    except ImportError as exc:
+        raise PeerUnavailable(f"onnxruntime not installed ({exc})") from exc
+    if package_version("torch") is None or package_version("onnx") is None:
+        raise PeerUnavailable("exporting to ONNX needs torch and onnx")
+    raw = work_dir / "model.onnx"
+    optimized = work_dir / "model.opt.onnx"
+    exporter = export_onnx(model_dir, raw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        opt = optimize_model(str(raw), model_type="bert", num_heads=num_heads, hidden_size=hidden_size)
+    fused = {k: v for k, v in opt.get_fused_operator_statistics().items() if v}
+    opt.save_model_to_file(str(optimized))
+    del opt
+    raw.unlink(missing_ok=True)
+    return optimized, {"exporter": exporter, "fused_operators": fused}
+
+
 class OrtPeer:
     """ONNX Runtime CPU, fp32, on the graph from onnxruntime.transformers' BERT optimizer."""
 
     name = "onnxruntime"
 
     def __init__(
-        self, model_dir: Path, work_dir: Path, threads: int, num_heads: int, hidden_size: int
-    ) -> None:
+        self, model_dir: Path, work_dir: Path, threads: int, num_heads: int, hidden_size: int,
+        prepared: tuple[Path, dict[str, Any]] | None = None,
+    ) -> None:  # fmt: skip
+        """``prepared``: the result of :func:`prepare_ort_model` when the graph was optimized already."""
         try:
             import onnxruntime as ort
-            from onnxruntime.transformers.optimizer import optimize_model
         except ImportError as exc:
             raise PeerUnavailable(f"onnxruntime not installed ({exc})") from exc
-        if package_version("torch") is None or package_version("onnx") is None:
-            raise PeerUnavailable("exporting to ONNX needs torch and onnx")
-        raw = work_dir / "model.onnx"
-        optimized = work_dir / "model.opt.onnx"
-        exporter = export_onnx(model_dir, raw)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            opt = optimize_model(str(raw), model_type="bert", num_heads=num_heads, hidden_size=hidden_size)
-        fused = {k: v for k, v in opt.get_fused_operator_statistics().items() if v}
-        opt.save_model_to_file(str(optimized))
-        del opt
-        raw.unlink(missing_ok=True)
-
+        optimized, info = prepared or prepare_ort_model(model_dir, work_dir, num_heads, hidden_size)
         so = ort.SessionOptions()
         so.intra_op_num_threads = threads
         so.inter_op_num_threads = 1
@@ -183,11 +193,7 @@ class OrtPeer:
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.session = ort.InferenceSession(str(optimized), so, providers=["CPUExecutionProvider"])
         self.input_names = [i.name for i in self.session.get_inputs()]
-        self.info = {
-            "exporter": exporter,
-            "fused_operators": fused,
-            "providers": self.session.get_providers(),
-        }
+        self.info = {**info, "providers": self.session.get_providers()}
 
     def __call__(self, feeds: Feeds) -> npt.NDArray[np.float32]:
         out = self.session.run(["last_hidden_state"], {n: feeds[n] for n in self.input_names})

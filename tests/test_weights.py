@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import struct
+import subprocess
+import sys
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from bertcore import BertModel
+from bertcore.weights import SafetensorsFile
 from tiny_models import TINY, numpy_bert, write_tiny_bert
 
 IDS = np.array([[2, 5, 9, 11, 3, 0, 0], [2, 7, 7, 7, 1, 4, 3]])
@@ -160,3 +166,103 @@ def test_integer_weights_refused(tmp_path: Path) -> None:
     save_file(data, str(tmp_path / "model.safetensors"))
     with pytest.raises(ValueError, match="dtype I32"):
         BertModel.from_pretrained(tmp_path)
+
+
+def _rewrite_header(path: Path, edit: Any) -> None:
+    """Rewrites a safetensors file's JSON header through ``edit(header) -> header``, keeping the data."""
+    raw = path.read_bytes()
+    n = struct.unpack("<Q", raw[:8])[0]
+    header = edit(json.loads(raw[8 : 8 + n]))
+    text = json.dumps(header).encode()
+    path.write_bytes(struct.pack("<Q", len(text)) + text + raw[8 + n :])
+
+
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda p: p.write_bytes(p.read_bytes()[:-100]), "truncated"),
+        (lambda p: p.write_bytes(b"\x05\x00"), "shorter than"),
+        (lambda p: p.write_bytes(b"\xff" * 8 + b"{}"), "header length"),
+        (lambda p: _rewrite_header(p, lambda h: [1, 2]), "not a JSON object"),
+        (lambda p: _rewrite_header(p, lambda h: {**h, "x": {"dtype": "F32", "shape": [2]}}), "malformed"),
+        (lambda p: _rewrite_header(p, lambda h: {**h, "x": {"dtype": "Q9", "shape": [1], "data_offsets": [0, 4]}}),
+         "malformed"),
+        (lambda p: _rewrite_header(p, lambda h: {**h, "x": {"dtype": "F32", "shape": [3], "data_offsets": [0, 4]}}),
+         "does not match"),
+    ],
+)  # fmt: skip
+def test_damaged_safetensors_named(tmp_path: Path, damage: Any, message: str) -> None:
+    write_tiny_bert(tmp_path)
+    damage(tmp_path / "model.safetensors")
+    with pytest.raises(ValueError, match=message):
+        BertModel.from_pretrained(tmp_path)
+
+
+def test_safetensors_reader_matches_library(tmp_path: Path) -> None:
+    """Our plain-read reader gives the safetensors library's values, shapes and dtypes (fp16/fp64 widened)."""
+    from safetensors.numpy import load_file, save_file
+
+    rng = np.random.default_rng(3)
+    data = {
+        "a": rng.standard_normal((3, 5)).astype(np.float32),
+        "b": rng.standard_normal(7).astype(np.float16),
+        "c": rng.standard_normal((2, 2, 2)).astype(np.float64),
+        "d": np.arange(6, dtype=np.int64).reshape(2, 3),
+        "e": np.zeros((0, 4), np.float32),
+    }
+    save_file(data, str(tmp_path / "m.safetensors"), metadata={"format": "np"})
+    f = SafetensorsFile(str(tmp_path / "m.safetensors"))
+    ref = load_file(str(tmp_path / "m.safetensors"))
+    assert f.names() == sorted(data)
+    assert {n: f.dtype(n) for n in data} == {"a": "F32", "b": "F16", "c": "F64", "d": "I64", "e": "F32"}
+    for name in ("a", "b", "c", "e"):
+        got = f.float32(name)
+        assert got.dtype == np.float32 and got.flags.c_contiguous and got.shape == ref[name].shape
+        np.testing.assert_array_equal(got, ref[name].astype(np.float32))
+        assert f.shape(name) == ref[name].shape
+    f.close()
+    with pytest.raises(ValueError, match="closed"):
+        f.float32("a")
+
+
+MEMORY_CHILD = r"""
+import sys
+import bertcore
+
+def rss():
+    out = {}
+    for line in open("/proc/self/status"):
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            out[key] = int(value.split()[0]) * 1024
+    return out
+
+before = rss()["VmRSS"]
+open("/proc/self/clear_refs", "w").write("5")
+model = bertcore.BertModel.from_pretrained(sys.argv[1])
+after = rss()
+print(before, after["VmHWM"], after["VmRSS"])
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
+def test_loading_never_holds_two_copies_of_the_weights(tmp_path: Path) -> None:
+    """Peak RSS while loading stays near one copy of the weights: the checkpoint is read tensor by tensor
+    into memory that is freed once packed (a memory map would keep every page read resident until the end)."""
+    config = dict(TINY, vocab_size=500, hidden_size=512, num_hidden_layers=6, num_attention_heads=8,
+                  intermediate_size=2048, max_position_embeddings=128)  # fmt: skip
+    write_tiny_bert(tmp_path, config)
+    weights = (tmp_path / "model.safetensors").stat().st_size
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pytest.skip("this kernel does not allow resetting the peak RSS")
+    proc = subprocess.run([sys.executable, "-c", MEMORY_CHILD, str(tmp_path)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    before, peak, after = (int(v) for v in proc.stdout.split())
+    assert weights > 70e6
+    # Once loaded: the packed weights (one copy, plus panel padding and allocator slack).
+    assert after - before < 1.2 * weights
+    # While loading: one copy plus the tensor in flight, never two copies.
+    assert peak - before < 1.3 * weights, (peak - before) / weights

@@ -1,5 +1,4 @@
-"""Reading checkpoint tensors: safetensors or PyTorch ``.bin`` files (single or sharded), memory-mapped, one
-tensor at a time.
+"""Reading checkpoint tensors: safetensors or PyTorch ``.bin`` files (single or sharded), one tensor at a time.
 
 Every tensor comes back as a C-contiguous float32 numpy array: fp16 and fp64 are converted by numpy, bf16
 (which numpy cannot represent) is widened bit-exactly from its raw bytes. Names are normalised once: a model
@@ -17,8 +16,6 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Protocol, Seque
 
 import numpy as np
 import numpy.typing as npt
-from safetensors import safe_open
-
 from .torch_bin import TorchCheckpoint, widen_bf16
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -84,15 +81,53 @@ def find_checkpoint(model_dir: PathLike) -> List[str]:
     )
 
 
-def _read_header(path: str) -> Dict[str, Any]:
-    with open(path, "rb") as f:
-        raw = f.read(8)
-        if len(raw) != 8:
-            raise ValueError(f"{path} is not a safetensors file (too short)")
-        (n,) = struct.unpack("<Q", raw)
-        header: Dict[str, Any] = json.loads(f.read(n))
-    header["__data_start__"] = 8 + n
-    return header
+# safetensors element types: name -> (numpy dtype to read the raw bytes as, bytes per element).
+_SAFETENSORS_DTYPES: Dict[str, Tuple[str, int]] = {
+    "F64": ("<f8", 8), "F32": ("<f4", 4), "F16": ("<f2", 2), "BF16": ("<u2", 2),
+    "I64": ("<i8", 8), "I32": ("<i4", 4), "I16": ("<i2", 2), "I8": ("i1", 1),
+    "U64": ("<u8", 8), "U32": ("<u4", 4), "U16": ("<u2", 2), "U8": ("u1", 1), "BOOL": ("u1", 1),
+    "F8_E4M3": ("u1", 1), "F8_E5M2": ("u1", 1),
+}  # fmt: skip
+_MAX_HEADER_BYTES = 100 << 20  # the safetensors library's own limit
+
+
+def _parse_header(path: str, f: Any) -> Tuple[Dict[str, Dict[str, Any]], int]:
+    """The tensor entries of a safetensors file (validated against the file size) and where its data starts."""
+    size = os.fstat(f.fileno()).st_size
+    raw = f.read(8)
+    if len(raw) != 8:
+        raise ValueError(f"cannot read {path} as safetensors: the file is shorter than its 8-byte header length")
+    (n,) = struct.unpack("<Q", raw)
+    if n > min(size - 8, _MAX_HEADER_BYTES):
+        raise ValueError(f"cannot read {path} as safetensors: header length {n} does not fit the file ({size} bytes)")
+    try:
+        header = json.loads(f.read(n))
+    except ValueError as e:
+        raise ValueError(f"cannot read {path} as safetensors: the header is not valid JSON ({e})") from e
+    if not isinstance(header, dict):
+        raise ValueError(f"cannot read {path} as safetensors: the header is not a JSON object")
+    header.pop("__metadata__", None)
+    data_start = 8 + n
+    data_size = size - data_start
+    for name, info in header.items():
+        try:
+            dtype = info["dtype"]
+            shape = tuple(int(d) for d in info["shape"])
+            begin, end = (int(v) for v in info["data_offsets"])
+            itemsize = _SAFETENSORS_DTYPES[dtype][1]
+        except (KeyError, TypeError, ValueError) as e:
+            raise ValueError(f"cannot read {path} as safetensors: malformed entry for tensor {name!r}") from e
+        if any(d < 0 for d in shape) or not 0 <= begin <= end <= data_size:
+            raise ValueError(
+                f"cannot read {path} as safetensors: tensor {name!r} has offsets [{begin}, {end}) outside the "
+                f"{data_size} data bytes (is the file truncated?)"
+            )
+        if end - begin != int(np.prod(shape, dtype=np.int64)) * itemsize:
+            raise ValueError(
+                f"cannot read {path} as safetensors: tensor {name!r} ({dtype}, shape {list(shape)}) does not "
+                f"match its {end - begin} bytes"
+            )
+    return header, data_start
 
 
 class TensorSource(Protocol):
@@ -116,46 +151,56 @@ class TensorSource(Protocol):
 
 
 class SafetensorsFile:
-    """A safetensors file, memory-mapped through the safetensors library (a :class:`TensorSource`)."""
+    """A safetensors file, read one tensor at a time with plain reads (a :class:`TensorSource`).
+
+    Not memory-mapped: a mapping keeps every page read in the process's resident set until it is closed, so
+    loading a model would briefly hold the file's weights and their packed copy at once. Read into a fresh
+    array instead, a tensor's file bytes live in the page cache only.
+    """
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self._header: Optional[Dict[str, Any]] = None  # parsed on the first bf16 tensor, then kept
+        self._file: Optional[Any] = open(path, "rb")
         try:
-            self._handle: Any = safe_open(path, framework="np")
-        except Exception as e:  # safetensors raises its own error types for corrupt files
-            raise ValueError(f"cannot read {path} as safetensors: {e}") from e
+            self._header, self._data_start = _parse_header(path, self._file)
+        except BaseException:
+            self.close()
+            raise
 
     def names(self) -> List[str]:
-        return list(self._handle.keys())
+        return sorted(self._header)
 
     def shape(self, name: str) -> Shape:
-        return tuple(int(d) for d in self._handle.get_slice(name).get_shape())
+        return tuple(int(d) for d in self._header[name]["shape"])
 
     def dtype(self, name: str) -> str:
-        return str(self._handle.get_slice(name).get_dtype())
+        return str(self._header[name]["dtype"])
+
+    def _read(self, name: str) -> npt.NDArray[Any]:
+        if self._file is None:
+            raise ValueError(f"{self.path} is closed")
+        info = self._header[name]
+        begin, end = (int(v) for v in info["data_offsets"])
+        np_dtype, itemsize = _SAFETENSORS_DTYPES[info["dtype"]]
+        out = np.empty((end - begin) // itemsize, dtype=np_dtype)
+        self._file.seek(self._data_start + begin)
+        got = self._file.readinto(out.data.cast("B"))
+        if got != end - begin:
+            raise ValueError(f"cannot read tensor {name!r} from {self.path}: the file ended early (truncated?)")
+        return out.reshape(self.shape(name))
 
     def float32(self, name: str) -> npt.NDArray[np.float32]:
-        if self.dtype(name) == "BF16":
-            return self._read_bf16(name)
-        return np.ascontiguousarray(self._handle.get_tensor(name), dtype=np.float32)
-
-    def _read_bf16(self, name: str) -> npt.NDArray[np.float32]:
-        # numpy has no bfloat16: widen the raw 16 bits read from the file.
-        if self._header is None:
-            self._header = _read_header(self.path)
-        header = self._header
-        info = header[name]
-        begin, end = (int(v) for v in info["data_offsets"])
-        shape = tuple(int(d) for d in info["shape"])
-        start = header["__data_start__"] + begin
-        mm = np.memmap(self.path, dtype=np.uint8, mode="r", offset=start, shape=(end - begin,))
-        widened = widen_bf16(mm.view("<u2"))
-        del mm
-        return widened.reshape(shape)
+        raw = self._read(name)
+        if self.dtype(name) == "BF16":  # numpy has no bfloat16: widen the raw 16 bits
+            return widen_bf16(raw)
+        if raw.dtype == np.float32:
+            return raw
+        return np.ascontiguousarray(raw, dtype=np.float32)
 
     def close(self) -> None:
-        self._handle = None
+        if self._file is not None:
+            self._file.close()
+            self._file = None
 
 
 def open_weight_file(path: str) -> TensorSource:
@@ -169,7 +214,7 @@ class Checkpoint:
     """Read access to the tensors of one checkpoint, by normalised name.
 
     The files may be safetensors or PyTorch ``.bin`` (see :func:`open_weight_file`); each tensor is read on
-    demand, memory-mapped. Use as a context manager.
+    demand. Use as a context manager.
 
     Example:
         >>> with Checkpoint(find_checkpoint(model_dir)) as ckpt:
