@@ -1,7 +1,7 @@
 """Kernel and op tests against numpy in float64, under every kernel family the CPU supports.
 
 Sizes cover the edges of every family's blocking: 1, primes, vector width +- 1 (8 and 16 lanes), register
-tile +- 1 (MR in {4, 6, 8}, NR in {16, 48}) and K around the K block (256).
+tile +- 1 (MR in {4, 6, 8}, NR in {16, 48}) and K around the K blocks (256; 384 for AVX-512).
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def _rand(rng: np.random.Generator, *shape: int, scale: float = 1.0) -> np.ndarr
 GEMM_SHAPES = [
     (1, 1, 1), (1, 17, 5), (2, 3, 16), (3, 16, 17), (5, 256, 48), (7, 257, 49), (8, 255, 47), (9, 33, 97),
     (13, 300, 96), (16, 384, 384), (17, 513, 31), (33, 64, 1), (4, 1, 64), (100, 129, 113), (64, 768, 200),
-    (40, 512, 50), (97, 1024, 49),
+    (40, 512, 50), (97, 1024, 49), (7, 383, 49), (9, 385, 95), (17, 769, 50),
 ]
 
 

@@ -1,4 +1,9 @@
 // An owned, 64-byte aligned float buffer (weights, packed panels, scratch).
+//
+// Large buffers (1 MiB and up) are mapped on 2 MiB boundaries and marked for transparent huge pages on Linux:
+// a packed weight matrix is streamed once per forward pass, and with 4 KiB pages every 4 KiB of it is a TLB
+// miss (about 11% of all-MiniLM-L6-v2's time at batch 1 x 16 tokens). The size is rounded up to whole huge
+// pages only when that adds at most an eighth; otherwise the tail stays in small pages.
 #pragma once
 
 #include <cstddef>
@@ -22,17 +27,17 @@ class AlignedBuffer {
     swap(tmp);
     return *this;
   }
-  ~AlignedBuffer() { std::free(data_); }
+  ~AlignedBuffer() { release(); }
 
   // Discards the contents. Allocates exactly `count` floats (rounded up to a cache line).
   void resize(int64_t count) {
-    std::free(data_);
-    data_ = nullptr;
-    size_ = 0;
+    release();
     if (count <= 0) return;
     const std::size_t bytes = ((static_cast<std::size_t>(count) * sizeof(float) + 63) / 64) * 64;
-    data_ = static_cast<float*>(std::aligned_alloc(64, bytes));
-    if (data_ == nullptr) throw std::bad_alloc();
+    void* p = large_alloc(bytes, &mapped_);
+    if (p == nullptr) p = std::aligned_alloc(64, bytes);
+    if (p == nullptr) throw std::bad_alloc();
+    data_ = static_cast<float*>(p);
     size_ = count;
   }
   // Grows (discarding the contents) when smaller than `count`.
@@ -50,11 +55,28 @@ class AlignedBuffer {
   void swap(AlignedBuffer& other) noexcept {
     std::swap(data_, other.data_);
     std::swap(size_, other.size_);
+    std::swap(mapped_, other.mapped_);
   }
 
  private:
+  void release() {
+    if (mapped_ > 0) {
+      large_free(data_, mapped_);
+    } else {
+      std::free(data_);
+    }
+    data_ = nullptr;
+    size_ = 0;
+    mapped_ = 0;
+  }
+  // A huge-page-friendly mapping of at least `bytes` for large sizes (its length in *mapped), or null: the
+  // caller then uses the heap. Defined in buffer.cc.
+  static void* large_alloc(std::size_t bytes, std::size_t* mapped);
+  static void large_free(void* p, std::size_t mapped);
+
   float* data_ = nullptr;
   int64_t size_ = 0;
+  std::size_t mapped_ = 0;  // > 0: data_ is a mapping of this many bytes (large_alloc), else heap memory
 };
 
 }  // namespace bertcore

@@ -35,7 +35,7 @@ constexpr int kNC = 1024;
 #else
 constexpr int kMR = 8;
 constexpr int kNR = 48;
-constexpr int kKC = 256;
+constexpr int kKC = 384;  // one K block for K = 384 (MiniLM): 2-6% over 256 on one core, measured interleaved
 constexpr int kMC = 96;
 constexpr int kNC = 768;
 #endif
