@@ -3,8 +3,8 @@
 // Contract (see KernelTable::gemm_ukernel): computes the MR x NR tile A · B_panel over k steps, where row i
 // of A is a + i * lda (read straight from the caller's matrix: no packing of A) and b[p * NR + j] is column j
 // at step p (zero-padded past the matrix edge by pack_linear / the attention packers). Rows i >= m are never
-// read: their row pointer is clamped to row m - 1 and their results are dropped. Full tiles store straight
-// from registers; edge tiles go through a small stack buffer so nothing outside the m x n region is touched.
+// read: their row pointer is clamped to row m - 1 and their results are dropped. Results are stored straight
+// from registers; on an edge tile, a partial vector is stored masked, so nothing outside m x n is touched.
 // No alignment is assumed. Single-threaded.
 //
 // The vector families keep MR x (NR / width) accumulators in registers and, per step, load NR / width vectors
@@ -99,13 +99,20 @@ void gemm_ukernel_impl(int64_t k, const float* a, int64_t lda, const float* b, f
     }
     return;
   }
-  alignas(64) float tile[kMR * kNR];
-  for (int i = 0; i < kMR; ++i)
-    for (int j = 0; j < kNV; ++j) V::store(tile + i * kNR + j * Vec::kWidth, acc[i][j]);
-  for (int64_t i = 0; i < m; ++i) {
+  // Edge tile: only the m x n corner, with masked stores for a partial vector (nothing outside it is touched).
+  for (int i = 0; i < kMR; ++i) {  // constant bounds, so the accumulators stay in registers
+    if (i >= m) break;
     float* ci = c + i * ldc;
-    const float* ti = tile + i * kNR;
-    for (int64_t j = 0; j < n; ++j) ci[j] = accumulate ? ci[j] + ti[j] : ti[j];
+    for (int j = 0; j < kNV; ++j) {
+      const int64_t left = n - j * Vec::kWidth;
+      if (left <= 0) break;
+      float* cij = ci + j * Vec::kWidth;
+      if (left >= Vec::kWidth) {
+        V::store(cij, accumulate ? V::add(acc[i][j], V::load(cij)) : acc[i][j]);
+      } else {
+        V::store_tail(cij, accumulate ? V::add(acc[i][j], V::load_tail(cij, left, 0.0f)) : acc[i][j], left);
+      }
+    }
   }
 }
 

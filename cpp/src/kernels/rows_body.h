@@ -114,60 +114,56 @@ void layer_norm_impl(const float* x, float* y, const float* gamma, const float* 
   }
 }
 
-// The exp / sum / normalise passes of softmax, given the row maximum.
-void softmax_tail(float* x, int64_t n, float row_max);
-
-void softmax_impl(float* x, int64_t n) {
+// Softmax of one row; with kScaled, of x * scale + mask (mask may be null), written back to x first. The
+// partial last vector is loaded once and kept in a register until its final masked store: a masked store
+// followed by a load of the same bytes cannot be forwarded and stalls until the store reaches L1, which on a
+// short row (a 24-token sentence) cost as much as the rest of the row.
+template <bool kScaled>
+void softmax_row(float* x, int64_t n, float scale, const float* mask) {
   if (n <= 0) return;
-  VT vmax = V::set1(-INFINITY);
-  int64_t i = 0;
-  for (; i + W <= n; i += W) vmax = V::max(vmax, V::load(x + i));
-  if (i < n) vmax = V::max(vmax, V::load_tail(x + i, n - i, -INFINITY));
-  softmax_tail(x, n, V::reduce_max(vmax));
-}
-
-// One pass for x * scale + mask and the maximum, then the usual softmax passes.
-void softmax_scaled_impl(float* x, int64_t n, float scale, const float* mask) {
-  if (n <= 0) return;
+  const int64_t full = n / W * W, r = n - full;
   const VT s = V::set1(scale);
   VT vmax = V::set1(-INFINITY);
-  int64_t i = 0;
-  for (; i + W <= n; i += W) {
-    VT v = V::mul(V::load(x + i), s);
-    if (mask != nullptr) v = V::add(v, V::load(mask + i));
-    V::store(x + i, v);
+  for (int64_t i = 0; i < full; i += W) {
+    VT v = V::load(x + i);
+    if (kScaled) {
+      v = V::mul(v, s);
+      if (mask != nullptr) v = V::add(v, V::load(mask + i));
+      V::store(x + i, v);
+    }
     vmax = V::max(vmax, v);
   }
-  if (i < n) {
-    const int64_t r = n - i;
-    VT v = V::mul(V::load_tail(x + i, r, 0.0f), s);
-    if (mask != nullptr) v = V::add(v, V::load_tail(mask + i, r, 0.0f));
-    V::store_tail(x + i, v, r);
-    vmax = V::max(vmax, V::load_tail(x + i, r, -INFINITY));  // the stored lanes; those past the row: -inf
+  VT tail = V::set1(-INFINITY);  // lanes past the row stay -inf: their exp is exactly 0 and adds nothing
+  if (r > 0) {
+    tail = V::load_tail(x + full, r, 0.0f);
+    if (kScaled) {
+      tail = V::mul(tail, s);
+      if (mask != nullptr) tail = V::add(tail, V::load_tail(mask + full, r, 0.0f));
+    }
+    tail = V::blend_tail(tail, r, -INFINITY);
+    vmax = V::max(vmax, tail);
   }
-  softmax_tail(x, n, V::reduce_max(vmax));
-}
-
-void softmax_tail(float* x, int64_t n, float row_max) {
-  const VT m = V::set1(row_max);
+  const VT m = V::set1(V::reduce_max(vmax));
   VT acc = V::zero();
-  int64_t i = 0;
-  for (; i + W <= n; i += W) {
+  for (int64_t i = 0; i < full; i += W) {
     const VT e = V::exp(V::sub(V::load(x + i), m));
     V::store(x + i, e);
     acc = V::add(acc, e);
   }
-  if (i < n) {
-    const int64_t r = n - i;
-    const VT e = V::exp(V::sub(V::load_tail(x + i, r, -INFINITY), m));
-    // Lanes past the row were filled with -inf: their exp is exactly 0 and adds nothing.
-    V::store_tail(x + i, e, r);
-    acc = V::add(acc, e);
+  if (r > 0) {
+    tail = V::exp(V::sub(tail, m));
+    acc = V::add(acc, tail);
   }
   const VT inv = V::set1(1.0f / V::reduce_add(acc));
-  i = 0;
-  for (; i + W <= n; i += W) V::store(x + i, V::mul(V::load(x + i), inv));
-  if (i < n) V::store_tail(x + i, V::mul(V::load_tail(x + i, n - i, 0.0f), inv), n - i);
+  for (int64_t i = 0; i < full; i += W) V::store(x + i, V::mul(V::load(x + i), inv));
+  if (r > 0) V::store_tail(x + full, V::mul(tail, inv), r);
+}
+
+void softmax_impl(float* x, int64_t n) { softmax_row<false>(x, n, 1.0f, nullptr); }
+
+// x * scale + mask, then softmax, in transformers' order.
+void softmax_scaled_impl(float* x, int64_t n, float scale, const float* mask) {
+  softmax_row<true>(x, n, scale, mask);
 }
 
 float dot_impl(const float* a, const float* b, int64_t n) {

@@ -39,6 +39,7 @@ struct Vec {
   static void store_tail(float* p, T v, int64_t n) {
     if (n > 0) *p = v;
   }
+  static T blend_tail(T v, int64_t n, float fill) { return n > 0 ? v : fill; }
   static T add(T a, T b) { return a + b; }
   static T sub(T a, T b) { return a - b; }
   static T mul(T a, T b) { return a * b; }
@@ -74,6 +75,10 @@ struct VecBase {
     return _mm256_blendv_ps(_mm256_set1_ps(fill), v, _mm256_castsi256_ps(m));
   }
   static void store_tail(float* p, T v, int64_t n) { _mm256_maskstore_ps(p, tail_mask(n), v); }
+  // v in the first n lanes, `fill` in the others.
+  static T blend_tail(T v, int64_t n, float fill) {
+    return _mm256_blendv_ps(_mm256_set1_ps(fill), v, _mm256_castsi256_ps(tail_mask(n)));
+  }
   static T add(T a, T b) { return _mm256_add_ps(a, b); }
   static T sub(T a, T b) { return _mm256_sub_ps(a, b); }
   static T mul(T a, T b) { return _mm256_mul_ps(a, b); }
@@ -125,6 +130,8 @@ struct VecBase {
     return _mm512_mask_loadu_ps(_mm512_set1_ps(fill), tail_mask(n), p);
   }
   static void store_tail(float* p, T v, int64_t n) { _mm512_mask_storeu_ps(p, tail_mask(n), v); }
+  // v in the first n lanes, `fill` in the others.
+  static T blend_tail(T v, int64_t n, float fill) { return _mm512_mask_blend_ps(tail_mask(n), _mm512_set1_ps(fill), v); }
   static T add(T a, T b) { return _mm512_add_ps(a, b); }
   static T sub(T a, T b) { return _mm512_sub_ps(a, b); }
   static T mul(T a, T b) { return _mm512_mul_ps(a, b); }
@@ -157,11 +164,14 @@ struct VecBase {
 // Transcendentals for the vector families, written once over VecBase.
 struct Vec : VecBase {
   // exp: Cody-Waite reduction x = n ln2 + r, |r| <= ln2/2, then a degree-6 polynomial for e^r (Cephes expf
-  // coefficients, about 1 ulp). Inputs below -87.3 give exactly 0, as the masked softmax entries need; inputs
-  // above 88 are clamped to 88 (callers here never pass them: softmax subtracts the row maximum).
+  // coefficients, about 1 ulp). Inputs below -86 give exactly 0 (e^-86 = 4.5e-38), as the masked softmax
+  // entries need; inputs above 88 are clamped to 88 (callers here never pass them: softmax subtracts the row
+  // maximum). The low bound keeps every lane's 2^n product a normal float: a denormal result (n = -126)
+  // costs a microcode assist of about a hundred cycles per vector, and the -inf lanes of a masked tail or
+  // key hit it on every softmax row.
   static T exp(T x) {
     const T hi = set1(88.0f);  // keeps n <= 127 so 2^n stays finite
-    const T lo = set1(-87.3365478515625f);
+    const T lo = set1(-86.0f);
     const T xc = min(max(x, lo), hi);
     const T n = round_nearest(mul(xc, set1(1.44269504088896341f)));
     T r = fma(n, set1(-0.693359375f), xc);
