@@ -38,6 +38,11 @@ struct KernelTable {
   int gemm_nc = 0;  // N block: multiple of NR; the NC x KC slice of B stays in L2
   void (*gemm_ukernel)(int64_t k, const float* a, int64_t lda, const float* b, float* c, int64_t ldc, int64_t m,
                        int64_t n, int accumulate) = nullptr;
+  // The same contract with B panels of gemm_nr_narrow (<= gemm_nr) columns: for products whose width is a
+  // multiple of it but not of gemm_nr (attention's P·V at head size 32 or 64 on AVX-512's 48-wide tile).
+  int gemm_nr_narrow = 0;
+  void (*gemm_ukernel_narrow)(int64_t k, const float* a, int64_t lda, const float* b, float* c, int64_t ldc,
+                              int64_t m, int64_t n, int accumulate) = nullptr;
 
   // --- Row kernels, each on one contiguous row of n floats.
   // Epilogue of a dense layer, in place: c = act(c + bias) (+ residual). bias and residual may be null.

@@ -62,12 +62,15 @@ void gemm_ukernel_impl(int64_t k, const float* a, int64_t lda, const float* b, f
 
 #else
 
-constexpr int kNV = kNR / Vec::kWidth;
 constexpr int64_t kPrefetchSteps = 24;  // B rows ahead: 24 steps x NR floats = 4.5 KB (AVX-512), about a DRAM latency of compute
 
-void gemm_ukernel_impl(int64_t k, const float* a, int64_t lda, const float* b, float* c, int64_t ldc, int64_t m,
-                       int64_t n, int accumulate) {
+// The MR x (kNV vectors) tile. kNV = kNR / width is the dense layers' tile; AVX-512 also builds a two-vector
+// (32-column) one for attention's P·V product, whose width is the head size (32 or 64 in most models).
+template <int kNV>
+void gemm_ukernel_nv(int64_t k, const float* a, int64_t lda, const float* b, float* c, int64_t ldc, int64_t m,
+                     int64_t n, int accumulate) {
   using V = Vec;
+  constexpr int kNR = kNV * Vec::kWidth;
   const float* rows[kMR];
   for (int i = 0; i < kMR; ++i) rows[i] = a + (i < m ? i : m - 1) * lda;
   V::T acc[kMR][kNV];
@@ -116,6 +119,21 @@ void gemm_ukernel_impl(int64_t k, const float* a, int64_t lda, const float* b, f
   }
 }
 
+void gemm_ukernel_impl(int64_t k, const float* a, int64_t lda, const float* b, float* c, int64_t ldc, int64_t m,
+                       int64_t n, int accumulate) {
+  gemm_ukernel_nv<kNR / Vec::kWidth>(k, a, lda, b, c, ldc, m, n, accumulate);
+}
+
+#endif
+
+#if defined(BERTCORE_KERNEL_AVX512)
+constexpr int kNarrowNR = 32;
+void gemm_ukernel_narrow_impl(int64_t k, const float* a, int64_t lda, const float* b, float* c, int64_t ldc,
+                              int64_t m, int64_t n, int accumulate) {
+  gemm_ukernel_nv<kNarrowNR / Vec::kWidth>(k, a, lda, b, c, ldc, m, n, accumulate);
+}
+#else
+constexpr int kNarrowNR = kNR;  // the dense tile is already narrow (16 columns)
 #endif
 
 }  // namespace
@@ -127,6 +145,12 @@ void register_gemm(KernelTable* t) {
   t->gemm_mc = kMC;
   t->gemm_nc = kNC;
   t->gemm_ukernel = gemm_ukernel_impl;
+  t->gemm_nr_narrow = kNarrowNR;
+#if defined(BERTCORE_KERNEL_AVX512)
+  t->gemm_ukernel_narrow = gemm_ukernel_narrow_impl;
+#else
+  t->gemm_ukernel_narrow = gemm_ukernel_impl;
+#endif
 }
 
 }  // namespace BERTCORE_KNS

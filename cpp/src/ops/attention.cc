@@ -51,7 +51,11 @@ void attention(const KernelTable& kt, const float* qkv, const AttentionSegment* 
   int64_t max_keys = 0;
   for (int64_t b = 0; b < batch; ++b) max_keys = std::max(max_keys, segments[b].key_count);
   const int64_t keys_nr = round_up(std::max<int64_t>(max_keys, 1), nr);
-  const int64_t dim_nr = round_up(head_dim, nr);
+  // P·V on whichever tile wastes fewer columns: the narrow one when head_dim rounds up to less with it.
+  const bool narrow_pv = round_up(head_dim, kt.gemm_nr_narrow) < round_up(head_dim, nr);
+  const int pv_nr = narrow_pv ? kt.gemm_nr_narrow : nr;
+  const auto pv_ukernel = narrow_pv ? kt.gemm_ukernel_narrow : kt.gemm_ukernel;
+  const int64_t dim_nr = round_up(head_dim, pv_nr);
   // Distance-table columns any (query, key) pair of a seq-long sequence can use, rounded out to whole panels.
   int64_t rel_col0 = 0, rel_width = 0;
   if (rel != nullptr) {
@@ -81,7 +85,7 @@ void attention(const KernelTable& kt, const float* qkv, const AttentionSegment* 
       return;
     }
     pack_b_transposed(k, ld, nk, head_dim, nr, s.kpack.data());
-    pack_b_rows(v, ld, head_dim, nk, nr, s.vpack.data());
+    pack_b_rows(v, ld, head_dim, nk, pv_nr, s.vpack.data());
     auto pos_of = [&](int64_t r) { return row_pos != nullptr ? row_pos[r] : r - g.row_begin; };
     if (rel != nullptr) {
       s.qe.reserve(static_cast<int64_t>(mr) * rel_width);
@@ -128,9 +132,9 @@ void attention(const KernelTable& kt, const float* qkv, const AttentionSegment* 
         }
       }
       float* out = ctx + (g.row_begin + i0) * hidden + h * head_dim;
-      for (int64_t j0 = 0; j0 < head_dim; j0 += nr) {
-        kt.gemm_ukernel(nk, sc, keys_nr, s.vpack.data() + (j0 / nr) * nk * nr, out + j0, hidden, rows,
-                        std::min<int64_t>(nr, head_dim - j0), 0);
+      for (int64_t j0 = 0; j0 < head_dim; j0 += pv_nr) {
+        pv_ukernel(nk, sc, keys_nr, s.vpack.data() + (j0 / pv_nr) * nk * pv_nr, out + j0, hidden, rows,
+                   std::min<int64_t>(pv_nr, head_dim - j0), 0);
       }
     }
   });
