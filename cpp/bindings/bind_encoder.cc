@@ -14,6 +14,32 @@ AlignedBuffer copy_vector(const FloatArray& a, const char* name) {
   return b;
 }
 
+// A float32 array already copied into the core's memory: a loader makes one for a large table (the word
+// embeddings) before it reads the layers, frees the numpy original, and the Encoder then takes the buffer
+// over instead of copying it, so the table is never held twice while the rest of the model is resident.
+struct FloatTensor {
+  AlignedBuffer data;
+  std::vector<int64_t> shape;
+};
+
+// The buffer of a FloatTensor (taken over: the tensor is empty afterwards) or a copy of a float32 array.
+AlignedBuffer take_vector(const py::handle& h, const char* name) {
+  if (py::isinstance<FloatTensor>(h)) {
+    auto& t = h.cast<FloatTensor&>();
+    if (t.data.size() == 0) {
+      throw std::invalid_argument(std::string(name) + ": this FloatTensor was already given to an Encoder");
+    }
+    AlignedBuffer b;
+    b.swap(t.data);
+    t.shape.clear();
+    return b;
+  }
+  if (!FloatArray::check_(h)) {
+    throw std::invalid_argument(std::string(name) + " must be a C-contiguous float32 numpy array or a FloatTensor");
+  }
+  return copy_vector(py::reinterpret_borrow<FloatArray>(h), name);
+}
+
 // The array itself (no converted copy, which would silently drop what forward writes), writeable.
 FloatArray exact_float_array(const py::handle& h, const char* name) {
   if (!FloatArray::check_(h)) {
@@ -30,7 +56,7 @@ T get(const py::dict& d, const char* key) {
   return d[key].cast<T>();
 }
 
-std::unique_ptr<Encoder> make_encoder(const py::dict& cfg, const FloatArray& word,
+std::unique_ptr<Encoder> make_encoder(const py::dict& cfg, const py::object& word,
                                       const std::optional<FloatArray>& position,
                                       const std::optional<FloatArray>& token_type,
                                       const FloatArray& emb_ln_gamma, const FloatArray& emb_ln_beta,
@@ -52,7 +78,7 @@ std::unique_ptr<Encoder> make_encoder(const py::dict& cfg, const FloatArray& wor
   if (cfg.contains("relative_attention")) c.relative_attention = cfg["relative_attention"].cast<int>();
 
   EncoderWeights w;
-  w.word = copy_vector(word, "word embeddings");
+  w.word = take_vector(word, "word embeddings");
   if (position) w.position = copy_vector(*position, "position embeddings");
   if (token_type) w.token_type = copy_vector(*token_type, "token type embeddings");
   w.emb_ln_gamma = copy_vector(emb_ln_gamma, "embeddings LayerNorm weight");
@@ -139,8 +165,19 @@ void forward(Encoder& enc, const Int64Array& ids, const Int64Array& type_ids, co
 }  // namespace
 
 void register_encoder(py::module_& m) {
+  py::class_<FloatTensor>(m, "FloatTensor",
+                          "A float32 array copied into the core's memory, for Encoder to take over without a copy.")
+      .def(py::init([](const FloatArray& a) {
+             FloatTensor t;
+             t.data.copy_from(a.data(), a.size());
+             t.shape.assign(a.shape(), a.shape() + a.ndim());
+             return t;
+           }),
+           py::arg("array").noconvert())
+      .def_property_readonly("shape", [](const FloatTensor& t) { return py::tuple(py::cast(t.shape)); })
+      .def_property_readonly("nbytes", [](const FloatTensor& t) { return t.data.size() * int64_t{4}; });
   py::class_<Encoder>(m, "Encoder", "The BERT encoder core; built by bertcore's model classes.")
-      .def(py::init(&make_encoder), py::arg("config"), py::arg("word").noconvert(),
+      .def(py::init(&make_encoder), py::arg("config"), py::arg("word"),
            py::arg("position").noconvert(), py::arg("token_type").noconvert(), py::arg("emb_ln_gamma").noconvert(),
            py::arg("emb_ln_beta").noconvert(), py::arg("layers"), py::arg("pooler"),
            py::arg("emb_project") = py::none(), py::arg("isa") = "")

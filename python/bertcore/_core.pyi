@@ -1,6 +1,6 @@
 """Type stubs for bertcore's native module (private: use the bertcore package)."""
 
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -22,13 +22,22 @@ class PackedLinear:
     def nbytes(self) -> int: ...
     def unpack(self) -> F32: ...
 
+class FloatTensor:
+    """A float32 array copied into the core's memory; an Encoder takes it over (it is empty afterwards)."""
+
+    def __init__(self, array: F32) -> None: ...
+    @property
+    def shape(self) -> Tuple[int, ...]: ...
+    @property
+    def nbytes(self) -> int: ...
+
 class Encoder:
     """The encoder core; built by bertcore's model classes."""
 
     def __init__(
         self,
         config: Dict[str, Any],
-        word: F32,
+        word: Union[F32, FloatTensor],
         position: Optional[F32],
         token_type: Optional[F32],
         emb_ln_gamma: F32,

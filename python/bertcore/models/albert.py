@@ -207,6 +207,7 @@ class AlbertModel(EncoderModel):
         )
         with_pooler = pooler_in_use(pooler_names, missing, pooler != "none")
         w = WeightPacker(ckpt, isa)
+        word = w.table("embeddings.word_embeddings.weight")  # first: see WeightPacker.table
         groups = [
             [w.layer(albert_layer_prefix(g, j), ALBERT_LAYER) for j in range(config.inner_group_num)]
             for g in range(config.num_hidden_groups)
@@ -216,7 +217,7 @@ class AlbertModel(EncoderModel):
             layers.extend(groups[g])  # the same packed weights, shared
         return _core.Encoder(
             cls._core_config_for(config),
-            w.get("embeddings.word_embeddings.weight"),
+            word,
             w.get("embeddings.position_embeddings.weight"),
             w.get("embeddings.token_type_embeddings.weight"),
             w.get("embeddings.LayerNorm.weight"),

@@ -130,6 +130,7 @@ class BertLayoutModel(EncoderModel):
         )
         with_pooler = pooler_in_use(pooler_names, missing, pooler != "none")
         w = WeightPacker(ckpt, isa)
+        word = w.table("embeddings.word_embeddings.weight")  # first: see WeightPacker.table
         relative = getattr(config, "relative_attention", 0)
         layers = []
         for i in range(config.num_hidden_layers):
@@ -140,7 +141,7 @@ class BertLayoutModel(EncoderModel):
             layers.append(layer)
         return _core.Encoder(
             cls._core_config_for(config),
-            w.get("embeddings.word_embeddings.weight"),
+            word,
             # With relative positions transformers 4.x keeps the absolute table but never adds it.
             None if relative else w.get("embeddings.position_embeddings.weight"),
             w.get("embeddings.token_type_embeddings.weight"),

@@ -148,6 +148,7 @@ class DistilBertModel(PlainLoading):
         optional = [POSITIONS] if config.sinusoidal_pos_embds else []
         missing = check_checkpoint(ckpt, distilbert_expected_tensors(config), cls.__name__, optional=optional)
         w = WeightPacker(ckpt, isa)
+        word = w.table("embeddings.word_embeddings.weight")  # first: see WeightPacker.table
         if POSITIONS in missing:
             positions = sinusoidal_positions(config.max_position_embeddings, config.dim)
         else:
@@ -155,7 +156,7 @@ class DistilBertModel(PlainLoading):
         layers = [w.layer(f"transformer.layer.{i}.", DISTILBERT_LAYER) for i in range(config.n_layers)]
         return _core.Encoder(
             cls._core_config_for(config),
-            w.get("embeddings.word_embeddings.weight"),
+            word,
             positions,
             None,
             w.get("embeddings.LayerNorm.weight"),

@@ -121,11 +121,12 @@ class ElectraModel(PlainLoading):
             raise ValueError(f"{cls.__name__} has no pooler")
         check_checkpoint(ckpt, electra_expected_tensors(config), cls.__name__)
         w = WeightPacker(ckpt, isa)
+        word = w.table("embeddings.word_embeddings.weight")  # first: see WeightPacker.table
         layers = [w.layer(f"encoder.layer.{i}.", BERT_LAYER) for i in range(config.num_hidden_layers)]
         project = w.linear(PROJECT) if config.embedding_size != config.hidden_size else None
         return _core.Encoder(
             cls._core_config_for(config),
-            w.get("embeddings.word_embeddings.weight"),
+            word,
             w.get("embeddings.position_embeddings.weight"),
             w.get("embeddings.token_type_embeddings.weight"),
             w.get("embeddings.LayerNorm.weight"),
