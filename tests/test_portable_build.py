@@ -34,7 +34,8 @@ def test_scalar_only_build(tmp_path: Path) -> None:
         p.read_text() for p in build.rglob("flags.make")
     )
     assert "-mavx" not in rules, "the scalar-only build must not use ISA flags"
-    assert "-march=native" not in rules, "-march=native is opt-in only (BERTCORE_NATIVE, default OFF)"
+    # No -march at all: the build never tunes for the machine it runs on; ISA flags go only on the per-ISA files.
+    assert "-march=" not in rules, "the build must not tune for the build machine"
     subprocess.run(["cmake", "--build", str(build), "-j", "2"], check=True, capture_output=True, text=True,
                    timeout=900)
     (module,) = build.glob("_core*.so")
