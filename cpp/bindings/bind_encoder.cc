@@ -169,7 +169,7 @@ void register_encoder(py::module_& m) {
                           "A float32 array copied into the core's memory, for Encoder to take over without a copy.")
       .def(py::init([](const FloatArray& a) {
              FloatTensor t;
-             t.data.copy_from(a.data(), a.size());
+             t.data = copy_vector(a, "array");
              t.shape.assign(a.shape(), a.shape() + a.ndim());
              return t;
            }),

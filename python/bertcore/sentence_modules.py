@@ -27,6 +27,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 import numpy.typing as npt
 
+from .hub import resolve_model_dir
 from .weights import Checkpoint, find_checkpoint
 
 FloatArray = npt.NDArray[np.float32]
@@ -366,18 +367,6 @@ class SentenceLayout:
     modules: Tuple[Module, ...]
     model_config: Dict[str, Any]
     has_modules_json: bool
-
-
-def resolve_model_dir(model_dir: str) -> str:
-    """A local directory as given, else ``bertcore.hub.resolve_model_dir`` (Hub ids) when this build has it;
-    without it the name comes back unchanged (and the caller says that it does not exist)."""
-    if os.path.isdir(model_dir):
-        return model_dir
-    try:
-        from .hub import resolve_model_dir as resolve
-    except ImportError:  # pragma: no cover - a build without hub.py
-        return model_dir
-    return resolve(model_dir)
 
 
 def _module_class(entry: Mapping[str, Any], index: int, path: str) -> str:

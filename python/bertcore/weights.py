@@ -16,7 +16,8 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Protocol, Seque
 
 import numpy as np
 import numpy.typing as npt
-from .torch_bin import TorchCheckpoint, widen_bf16
+
+from .torch_bin import FLOAT_DTYPES, TorchCheckpoint, widen_bf16
 
 PathLike = Union[str, "os.PathLike[str]"]
 Shape = Tuple[int, ...]
@@ -26,8 +27,6 @@ SAFETENSORS_INDEX = "model.safetensors.index.json"
 TORCH_FILE = "pytorch_model.bin"
 TORCH_INDEX = "pytorch_model.bin.index.json"
 
-# The floating-point element types a checkpoint's weights may have (safetensors' names).
-_FLOAT_DTYPES = ("F32", "F16", "BF16", "F64")
 
 
 def index_shards(model_dir: str, index: str) -> List[str]:
@@ -317,7 +316,7 @@ class Checkpoint:
         """A tensor by its exact name in the file, as :meth:`get` returns it."""
         source = self._raw_names[raw]
         dtype = source.dtype(raw)
-        if dtype not in _FLOAT_DTYPES:
+        if dtype not in FLOAT_DTYPES:
             raise ValueError(
                 f"tensor {raw!r} in {source.path} has dtype {dtype}; bertcore loads floating-point weights "
                 "(F32, F16, BF16, F64)"

@@ -61,8 +61,6 @@ struct KernelTable {
   void (*axpy)(float alpha, const float* x, float* y, int64_t n) = nullptr;
   // y = a + b (+ c when c is not null). y may alias a.
   void (*add3)(const float* a, const float* b, const float* c, float* y, int64_t n) = nullptr;
-  // y = alpha * x.
-  void (*scale)(float alpha, const float* x, float* y, int64_t n) = nullptr;
 
   // --- Throughput probe: runs `iters` rounds of independent FMAs on this family's widest vectors and returns
   // the number of floating-point operations performed (2 per lane per FMA).

@@ -134,6 +134,10 @@ void gemm_ukernel_narrow_impl(int64_t k, const float* a, int64_t lda, const floa
 }
 #else
 constexpr int kNarrowNR = kNR;  // the dense tile is already narrow (16 columns)
+void gemm_ukernel_narrow_impl(int64_t k, const float* a, int64_t lda, const float* b, float* c, int64_t ldc,
+                              int64_t m, int64_t n, int accumulate) {
+  gemm_ukernel_impl(k, a, lda, b, c, ldc, m, n, accumulate);
+}
 #endif
 
 }  // namespace
@@ -146,11 +150,7 @@ void register_gemm(KernelTable* t) {
   t->gemm_nc = kNC;
   t->gemm_ukernel = gemm_ukernel_impl;
   t->gemm_nr_narrow = kNarrowNR;
-#if defined(BERTCORE_KERNEL_AVX512)
   t->gemm_ukernel_narrow = gemm_ukernel_narrow_impl;
-#else
-  t->gemm_ukernel_narrow = gemm_ukernel_impl;
-#endif
 }
 
 }  // namespace BERTCORE_KNS

@@ -203,13 +203,6 @@ void add3_impl(const float* a, const float* b, const float* c, float* y, int64_t
   }
 }
 
-void scale_impl(float alpha, const float* x, float* y, int64_t n) {
-  const VT a = V::set1(alpha);
-  int64_t i = 0;
-  for (; i + W <= n; i += W) V::store(y + i, V::mul(a, V::load(x + i)));
-  if (i < n) V::store_tail(y + i, V::mul(a, V::load_tail(x + i, n - i, 0.0f)), n - i);
-}
-
 // Twelve independent accumulator chains hide the FMA latency (4 cycles x 2 ports, plus headroom). Each chain
 // starts from a different value: identical chains would be merged by the compiler into one, which measures
 // latency instead of throughput. The sum is kept live through a volatile store.
@@ -250,7 +243,6 @@ void register_rows(KernelTable* t) {
   t->dot = dot_impl;
   t->axpy = axpy_impl;
   t->add3 = add3_impl;
-  t->scale = scale_impl;
   t->fma_probe = fma_probe_impl;
 }
 

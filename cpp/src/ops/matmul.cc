@@ -7,7 +7,6 @@
 //         ukernel; after the last pc, the epilogue (bias, activation, residual) on the tile while it is hot.
 // Work units are spread over threads; when M is small, N is split finer so every thread has work.
 #include <algorithm>
-#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -65,8 +64,7 @@ void linear(const KernelTable& kt, const float* x, int64_t m, int64_t ldx, const
   // few blocks, aiming at four units per thread (a multiple of the thread count), so that a thread the OS
   // deschedules on a shared machine leaves units for the others to take (they are handed out dynamically).
   if (threads > 1 && mblocks * nblocks < 4 * threads) {
-    const int64_t want = round_up(4 * threads, threads);
-    nblocks = std::min(ceil_div(n, nr), ceil_div(want, mblocks));
+    nblocks = std::min(ceil_div(n, nr), ceil_div(4 * threads, mblocks));
   }
   const int64_t mc = round_up(ceil_div(m, mblocks), mr);
   const int64_t nc = round_up(ceil_div(n, nblocks), nr);
@@ -75,12 +73,11 @@ void linear(const KernelTable& kt, const float* x, int64_t m, int64_t ldx, const
   const float* bias = w.bias.size() > 0 ? w.bias.data() : nullptr;
 
   const bool epilogue = bias != nullptr || act != Activation::kIdentity || residual != nullptr;
-  // One register tile: rows [r, r + mrows) x columns [col, col + ncols), K slice [pc, pc + kc).
-  // a/lda: where the rows of x for this tile are read (x itself, or a copy of the block, see below).
-  auto tile = [&](int64_t r, int64_t mrows, int64_t col, int64_t ncols, int64_t pc, int64_t kc, bool last,
-                  const float* a, int64_t lda) {
+  // One register tile: rows [r, r + mrows) x columns [col, col + ncols), K slice [pc, pc + kc); the rows of x
+  // are read in place.
+  auto tile = [&](int64_t r, int64_t mrows, int64_t col, int64_t ncols, int64_t pc, int64_t kc, bool last) {
     float* c = y + r * ldy + col;
-    kt.gemm_ukernel(kc, a, lda, w.panel(col / nr) + pc * nr, c, ldy, mrows, ncols, pc > 0 ? 1 : 0);
+    kt.gemm_ukernel(kc, x + r * ldx + pc, ldx, w.panel(col / nr) + pc * nr, c, ldy, mrows, ncols, pc > 0 ? 1 : 0);
     if (last && epilogue) {
       for (int64_t i = 0; i < mrows; ++i) {
         const float* res = residual != nullptr ? residual + (r + i) * ldr + col : nullptr;
@@ -90,7 +87,6 @@ void linear(const KernelTable& kt, const float* x, int64_t m, int64_t ldx, const
   };
 
   parallel_for_dynamic(mblocks * nblocks, num_threads, [&](int64_t unit) {
-    {
       const int64_t ib = unit / nblocks, jb = unit % nblocks;
       const int64_t i0 = ib * mc, rows = std::min(mc, m - i0);
       const int64_t j0 = jb * nc, cols = std::min(nc, n - j0);
@@ -105,7 +101,7 @@ void linear(const KernelTable& kt, const float* x, int64_t m, int64_t ldx, const
             for (int64_t ir = 0; ir < rows; ir += mr) {
               const int64_t r = i0 + ir;
               tile(r, std::min<int64_t>(mr, rows - ir), j0 + jr, std::min<int64_t>(nr, cols - jr), pc, kc,
-                   pc + kc >= k, x + r * ldx + pc, ldx);
+                   pc + kc >= k);
             }
           }
         }
@@ -114,16 +110,13 @@ void linear(const KernelTable& kt, const float* x, int64_t m, int64_t ldx, const
       for (int64_t pc = 0; pc < k; pc += kc_max) {
         const int64_t kc = std::min(kc_max, k - pc);
         const bool last = pc + kc >= k;
-        const float* a = x + i0 * ldx + pc;
-        const int64_t lda = ldx;
         for (int64_t ir = 0; ir < rows; ir += mr) {
           const int64_t mrows = std::min<int64_t>(mr, rows - ir);
           for (int64_t jr = 0; jr < cols; jr += nr) {
-            tile(i0 + ir, mrows, j0 + jr, std::min<int64_t>(nr, cols - jr), pc, kc, last, a + ir * lda, lda);
+            tile(i0 + ir, mrows, j0 + jr, std::min<int64_t>(nr, cols - jr), pc, kc, last);
           }
         }
       }
-    }
   });
 }
 
