@@ -17,7 +17,11 @@ def _run(code: str, **env: str) -> subprocess.CompletedProcess[str]:
     full_env = {k: v for k, v in os.environ.items() if k not in ("BERTCORE_ISA", "OMP_NUM_THREADS")}
     full_env.update(env)
     return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, env=full_env, timeout=300
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=300,
     )
 
 
@@ -105,3 +109,32 @@ def test_available_cpus_not_more_than_affinity() -> None:
 
 def test_fma_peak_positive() -> None:
     assert _core.fma_peak_gflops(num_threads=1, seconds=0.05) > 0.1
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="needs Linux /proc")
+def test_thread_pool_is_reused_across_regions() -> None:
+    """Every parallel region opens the same team (the model's num_threads), whatever the op's work: GNU libgomp
+    ends its surplus pool threads when a region asks for fewer threads than the last and creates new ones when
+    the next asks for more, which cost ~250 us per region on a 16-core VM. The tiny model's GEMMs have 2 work
+    units and its attention 4 (heads), so team sizes used to alternate and the process's threads changed on
+    every call."""
+    if not bertcore.cpu_info()["openmp"]:
+        pytest.skip("built without OpenMP")
+    fixture = os.path.join(os.path.dirname(__file__), "fixtures", "gelu_h32_l2")
+    r = _run(
+        f"""
+        import os, numpy as np, bertcore
+        m = bertcore.BertModel.from_pretrained({fixture!r}, num_threads=4)
+        ids = np.array([[2, 5, 9, 11, 3, 7, 8, 3]])
+        m(ids)
+        before = sorted(os.listdir("/proc/self/task"))
+        for _ in range(5):
+            m(ids)
+        after = sorted(os.listdir("/proc/self/task"))
+        print(len(before), len(set(after) - set(before)))
+        """
+    )
+    assert r.returncode == 0, r.stderr
+    threads, new = map(int, r.stdout.split())
+    assert threads >= 4  # the main thread and the 3 OpenMP workers
+    assert new == 0, f"{new} threads were created during 5 forward calls: the OpenMP pool is being rebuilt"

@@ -28,7 +28,7 @@ void embeddings(const KernelTable& kt, const EmbeddingTables& e, const int64_t* 
   if (e.token_type != nullptr) check_range(type_ids, tokens, e.type_vocab, "token_type_ids");
   if (e.position != nullptr) check_range(pos_ids, tokens, e.max_positions, "position_ids");
   const int64_t h = e.hidden;
-  parallel_for(tokens, threads_for_elements(tokens * h, num_threads), [&](int64_t begin, int64_t end) {
+  parallel_for(tokens, num_threads, threads_for_elements(tokens * h, num_threads), [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
       float* row = out + t * h;
       const float* pos = e.position != nullptr ? e.position + pos_ids[t] * h : nullptr;
