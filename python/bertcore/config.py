@@ -10,12 +10,12 @@ readable as attributes, so nothing in the file is lost.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import warnings
 from typing import Any, ClassVar, Dict, Mapping, Optional, Tuple, Type, TypeVar, Union
 
 from . import _core
+from ._json import read_json_object
 from .hub import resolve_model_dir
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -43,15 +43,7 @@ def _config_file(path: PathLike) -> str:
 
 def read_config_json(path: PathLike) -> Dict[str, Any]:
     """The parsed config.json of a model directory (or the path of the file itself)."""
-    path = _config_file(path)
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{path} is not valid JSON: {e}") from e
-    if not isinstance(data, dict):
-        raise ValueError(f"{path} holds a JSON {type(data).__name__}, not an object of settings")
-    return data
+    return read_json_object(_config_file(path), "model config")
 
 
 def read_pretrained_config(

@@ -23,7 +23,8 @@ from .weights import (
     TORCH_INDEX,
     PathLike,
     Shape,
-    index_shards,
+    checkpoint_files,
+    require_dir,
 )
 
 
@@ -33,15 +34,10 @@ def torch_checkpoint_files(model_dir: PathLike) -> List[str]:
     Raises:
         FileNotFoundError: neither is in the directory.
     """
-    model_dir = os.fspath(model_dir)
-    if not os.path.isdir(model_dir):
-        raise FileNotFoundError(f"model directory {model_dir!r} does not exist or is not a directory")
-    single = os.path.join(model_dir, TORCH_FILE)
-    if os.path.isfile(single):
-        return [single]
-    index = os.path.join(model_dir, TORCH_INDEX)
-    if os.path.isfile(index):
-        return index_shards(model_dir, index)
+    model_dir = require_dir(model_dir)
+    found = checkpoint_files(model_dir, ((TORCH_FILE, TORCH_INDEX),))
+    if found:
+        return found
     raise FileNotFoundError(f"no {TORCH_FILE} or {TORCH_INDEX} in {model_dir!r}: nothing to convert")
 
 

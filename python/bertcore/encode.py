@@ -36,6 +36,7 @@ from .call_args import as_text_list, check_batch_size, check_device, show_progre
 from .config import PathLike
 from .models.auto import AutoConfig, AutoModel
 from .sentence_modules import (
+    default_max_length,
     Dense,
     Module,
     Normalize,
@@ -157,15 +158,10 @@ class SentenceEncoder:
             else:
                 modules.insert(0, override)
 
-        if max_seq_length is None:
-            max_seq_length = config.get("max_seq_length")
-            if max_seq_length is None and "model_max_length" not in overrides:
-                limit = getattr(model.config, "max_position_embeddings", None)
-                max_seq_length = tokenizer.model_max_length
-                if isinstance(limit, int) and limit > 0:
-                    max_seq_length = min(max_seq_length, limit)
-            elif max_seq_length is None:
-                max_seq_length = tokenizer.model_max_length
+        if max_seq_length is None:  # a model_max_length given in the tokenizer args is taken as it is
+            max_seq_length = default_max_length(
+                config, tokenizer.model_max_length, model.config, cap="model_max_length" not in overrides
+            )
         saved_prompts, saved_default = read_prompts(layout.model_config)
         saved_prompts.update(prompts or {})
         return cls(

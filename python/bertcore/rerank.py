@@ -21,7 +21,14 @@ from tqdm.auto import tqdm  # type: ignore[import-untyped,unused-ignore]
 from .call_args import as_text_list, check_batch_size, check_device, show_progress
 from .config import PathLike
 from .models.auto import AutoModelForSequenceClassification
-from .sentence_modules import ACTIVATIONS, activation_from_path, read_layout, read_prompts, resolve_prompt
+from .sentence_modules import (
+    ACTIVATIONS,
+    activation_from_path,
+    default_max_length,
+    read_layout,
+    read_prompts,
+    resolve_prompt,
+)
 from .tokenizer import AutoTokenizer
 
 FloatArray = npt.NDArray[np.float32]
@@ -113,12 +120,7 @@ class CrossEncoder:
             layout.transformer_dir, num_threads=num_threads, isa=isa
         )
         if max_length is None:
-            max_length = layout.sentence_config.get("max_seq_length")
-        if max_length is None:
-            max_length = tokenizer.model_max_length
-            limit = getattr(model.config, "max_position_embeddings", None)
-            if isinstance(limit, int) and limit > 0:
-                max_length = min(max_length, limit)
+            max_length = default_max_length(layout.sentence_config, tokenizer.model_max_length, model.config)
         if activation_fn is None:
             activation_fn = _saved_activation(layout.model_config, model.config)
         prompts, default_prompt_name = read_prompts(layout.model_config)

@@ -18,7 +18,6 @@ sentence-transformers' float32 sums.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import os
 import warnings
@@ -27,8 +26,9 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 import numpy.typing as npt
 
+from ._json import read_json, read_json_object
 from .hub import resolve_model_dir
-from .weights import Checkpoint, find_checkpoint
+from .weights import Checkpoint, find_checkpoint, require_dir
 
 FloatArray = npt.NDArray[np.float32]
 Float64Array = npt.NDArray[np.float64]
@@ -55,24 +55,6 @@ SENTENCE_CONFIG_FILES = (
     "sentence_albert_config.json",
     "sentence_xlm-roberta_config.json",
 )
-
-
-def read_json(path: str, what: str) -> Any:
-    """A JSON file's content; ValueError naming the file when it is not valid JSON."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{what} {path} is not valid JSON: {e}") from e
-
-
-def _read_optional_json(path: str, what: str) -> Dict[str, Any]:
-    if not os.path.isfile(path):
-        return {}
-    data = read_json(path, what)
-    if not isinstance(data, dict):
-        raise ValueError(f"{what} {path} must hold a JSON object, got {type(data).__name__}")
-    return data
 
 
 # ------------------------------------------------------------------------------------------- activations
@@ -294,7 +276,7 @@ class Dense:
 
     @classmethod
     def load(cls, module_dir: str) -> "Dense":
-        config = _read_optional_json(os.path.join(module_dir, "config.json"), "Dense config")
+        config = read_json_object(os.path.join(module_dir, "config.json"), "Dense config", missing_ok=True)
         for key in ("in_features", "out_features"):
             if not isinstance(config.get(key), int):
                 raise ValueError(f"Dense config {module_dir}/config.json needs an integer {key!r}")
@@ -388,11 +370,11 @@ def read_layout(model_dir: str, with_modules: bool = True) -> SentenceLayout:
         FileNotFoundError: the directory is missing.
         ValueError: a module bertcore cannot run (named), or an invalid JSON file.
     """
-    model_dir = resolve_model_dir(model_dir)
-    if not os.path.isdir(model_dir):
-        raise FileNotFoundError(f"model directory {model_dir!r} does not exist or is not a directory")
-    model_config = _read_optional_json(
-        os.path.join(model_dir, "config_sentence_transformers.json"), "sentence-transformers config"
+    model_dir = require_dir(resolve_model_dir(model_dir))
+    model_config = read_json_object(
+        os.path.join(model_dir, "config_sentence_transformers.json"),
+        "sentence-transformers config",
+        missing_ok=True,
     )
     modules_path = os.path.join(model_dir, "modules.json")
     if not os.path.isfile(modules_path):
@@ -419,7 +401,7 @@ def read_layout(model_dir: str, with_modules: bool = True) -> SentenceLayout:
 
 def _sentence_config(transformer_dir: str) -> Dict[str, Any]:
     for name in SENTENCE_CONFIG_FILES:
-        config = _read_optional_json(os.path.join(transformer_dir, name), "sentence config")
+        config = read_json_object(os.path.join(transformer_dir, name), "sentence config", missing_ok=True)
         if config:
             return config
     return {}
@@ -428,7 +410,7 @@ def _sentence_config(transformer_dir: str) -> Dict[str, Any]:
 def _load_module(entry: Mapping[str, Any], index: int, model_dir: str, modules_path: str) -> Module:
     kind = _module_class(entry, index, modules_path)
     module_dir = os.path.join(model_dir, str(entry.get("path", "")))
-    config = _read_optional_json(os.path.join(module_dir, "config.json"), f"{kind} config")
+    config = read_json_object(os.path.join(module_dir, "config.json"), f"{kind} config", missing_ok=True)
     if kind == "Pooling":
         return Pooling.from_config(config)
     if kind == "Normalize":
@@ -468,6 +450,20 @@ def resolve_prompt(
     if default_prompt_name is not None:
         return prompts.get(default_prompt_name)
     return None
+
+
+def default_max_length(
+    sentence_config: Mapping[str, Any], tokenizer_max: int, model_config: Any, cap: bool = True
+) -> int:
+    """Tokens per input when the caller gives none: sentence_bert_config.json's ``max_seq_length``, else the
+    tokenizer's ``model_max_length``, capped (when ``cap``) at the model's ``max_position_embeddings``."""
+    saved = sentence_config.get("max_seq_length")
+    if saved is not None:
+        return int(saved)
+    limit = getattr(model_config, "max_position_embeddings", None)
+    if cap and isinstance(limit, int) and limit > 0:
+        return min(int(tokenizer_max), limit)
+    return int(tokenizer_max)
 
 
 def read_prompts(model_config: Mapping[str, Any]) -> Tuple[Dict[str, str], Optional[str]]:

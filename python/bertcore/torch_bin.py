@@ -4,10 +4,14 @@ Two layouts are read, both as ``torch.save(state_dict)`` writes them:
 
 - zip (torch >= 1.6, the default): ``<archive>/data.pkl`` is the pickled state dict; each storage is an
   uncompressed member ``<archive>/data/<key>``, in the byte order of ``<archive>/byteorder`` (little when
-  absent). Members are memory-mapped where they are stored uncompressed.
+  absent).
 - legacy (torch < 1.6, or ``_use_new_zipfile_serialization=False``): five pickles in a row (magic number,
   protocol version, system info, the state dict, the storage keys), then each storage as a little-endian
   int64 element count followed by its little-endian bytes.
+
+Tensors are read one at a time, with plain reads of just the bytes they span into a fresh array, not through a
+memory map: a map keeps every page read resident until it is closed, so a model loaded from it would hold the
+checkpoint and its packed copy at once.
 
 Security: a pickle can name any Python callable and have it run. The unpickler here resolves no name
 itself: ``find_class`` answers only from a fixed allow-list (``collections.OrderedDict``, the tensor and
@@ -26,7 +30,6 @@ from __future__ import annotations
 
 import collections
 import io
-import mmap
 import os
 import pickle
 import struct
@@ -158,6 +161,16 @@ _ALLOWED_GLOBALS: Dict[Tuple[str, str], Any] = {
 }
 
 
+def _is_c_contiguous(shape: Shape, stride: Shape) -> bool:
+    """Whether elements lie in row-major order with no gaps (dimensions of size 1 may have any stride)."""
+    expected = 1
+    for d, s in zip(reversed(shape), reversed(stride)):
+        if d != 1 and s != expected:
+            return False
+        expected *= d
+    return True
+
+
 def _check_bounds(ref: TensorRef, available: int) -> None:
     """Raises unless every element of the view lies inside a storage of ``available`` elements."""
     if any(d == 0 for d in ref.shape):
@@ -234,7 +247,7 @@ class TorchCheckpoint:
     def __init__(self, path: PathLike) -> None:
         self.path = os.fspath(path)
         self._file = open(self.path, "rb")
-        self._mm: Optional[mmap.mmap] = None
+        self._size = os.fstat(self._file.fileno()).st_size
         self._zip: Optional[zipfile.ZipFile] = None
         self._byteorder: Literal["<", ">"] = "<"
         # storage key -> (byte offset in the file, byte length), or the bytes of a compressed member
@@ -243,8 +256,6 @@ class TorchCheckpoint:
         try:
             head = self._file.read(4)
             self._file.seek(0)
-            if os.fstat(self._file.fileno()).st_size > 0:
-                self._mm = mmap.mmap(self._file.fileno(), 0, access=mmap.ACCESS_READ)
             if head.startswith(b"PK"):
                 state = self._open_zip()
             elif head[:1] == b"\x80":
@@ -297,14 +308,14 @@ class TorchCheckpoint:
 
     def _zip_member(self, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> Union[Tuple[int, int], bytes]:
         """Where a member's bytes are: (offset, length) in the file when stored, else the bytes themselves."""
-        if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 0x1 or self._mm is None:
+        if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 0x1:
             return zf.read(info)
-        header = self._mm[info.header_offset : info.header_offset + 30]
+        header = self._pread(info.header_offset, 30)
         if len(header) != 30 or header[:4] != b"PK\x03\x04":
             raise ValueError(f"{self.path}: bad zip local header for {info.filename!r}")
         name_len, extra_len = struct.unpack("<HH", header[26:30])
         start = info.header_offset + 30 + name_len + extra_len
-        if start + info.file_size > len(self._mm):
+        if start + info.file_size > self._size:
             raise ValueError(f"{self.path}: member {info.filename!r} runs past the end of the file")
         return (start, info.file_size)
 
@@ -341,16 +352,15 @@ class TorchCheckpoint:
         keys = _unpickle(f, self.path, None)
         if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
             raise ValueError(f"{self.path}: malformed list of storage keys")
-        pos, mm = f.tell(), self._mm
-        size = len(mm) if mm is not None else 0
+        pos, size = f.tell(), self._size
         stored: Dict[str, Tuple[int, int]] = {}  # key -> (byte offset, byte length)
         for key in keys:
             storage = self._storages.get(key)
             if storage is None:
                 raise ValueError(f"{self.path}: storage {key!r} is listed but never used")
-            if mm is None or pos + 8 > size:
+            if pos + 8 > size:
                 raise ValueError(f"{self.path} is truncated (storage {key!r})")
-            (numel,) = struct.unpack("<q", mm[pos : pos + 8])
+            (numel,) = struct.unpack("<q", self._pread(pos, 8))
             nbytes = numel * storage.type.itemsize
             if numel < 0 or pos + 8 + nbytes > size:
                 raise ValueError(f"{self.path} is truncated or corrupt (storage {key!r})")
@@ -405,12 +415,6 @@ class TorchCheckpoint:
         if self._zip is not None:
             self._zip.close()
             self._zip = None
-        if self._mm is not None:
-            try:
-                self._mm.close()
-            except BufferError:  # a view is still alive somewhere: the mapping goes when it does
-                pass
-            self._mm = None
         self._file.close()
 
     def names(self) -> List[str]:
@@ -424,31 +428,51 @@ class TorchCheckpoint:
         """The element type, as safetensors names it ("F32", "BF16", "I64", ...)."""
         return self.tensors[name].storage.type.dtype
 
+    def _read_into(self, offset: int, buffer: npt.NDArray[np.uint8], what: str) -> None:
+        """Fill ``buffer`` with the file's bytes from ``offset`` on."""
+        if self._file.closed:
+            raise ValueError(f"{self.path} is closed")
+        self._file.seek(offset)
+        got = 0
+        while got < buffer.size:
+            n = self._file.readinto(memoryview(buffer[got:]))
+            if not n:
+                raise ValueError(f"{self.path} is truncated ({what})")
+            got += n
+
+    def _pread(self, offset: int, length: int) -> bytes:
+        buffer = np.empty(length, dtype=np.uint8)
+        self._read_into(offset, buffer, "a header")
+        return buffer.tobytes()
+
     def _view(self, name: str) -> np.ndarray:
-        """A read-only strided view of the tensor in its stored type and byte order (bf16 as uint16)."""
+        """The tensor in its stored type and byte order (bf16 as uint16), read into a fresh array: only the
+        bytes its shape and strides span, so a tensor that views part of a larger storage reads just that."""
         ref = self.tensors[name]
-        stype = ref.storage.type
-        dtype = np.dtype(stype.numpy).newbyteorder(self._byteorder)
+        dtype = np.dtype(ref.storage.type.numpy).newbyteorder(self._byteorder)
         where = self._locations[ref.storage.key]
-        if isinstance(where, bytes):
-            flat = np.frombuffer(where, dtype=dtype, count=len(where) // dtype.itemsize)
-        elif where[1] // dtype.itemsize == 0 or self._mm is None:
-            flat = np.empty(0, dtype=dtype)
-        else:
-            flat = np.frombuffer(self._mm, dtype=dtype, count=where[1] // dtype.itemsize, offset=where[0])
-        _check_bounds(ref, flat.size)
+        _check_bounds(ref, (len(where) if isinstance(where, bytes) else where[1]) // dtype.itemsize)
         if any(d == 0 for d in ref.shape):
             return np.empty(ref.shape, dtype=dtype)
+        span = 1 + sum((d - 1) * s for d, s in zip(ref.shape, ref.stride))  # elements, first to last
+        first = ref.offset * dtype.itemsize
+        if isinstance(where, bytes):
+            flat = np.frombuffer(where, dtype=dtype, count=span, offset=first).copy()
+        else:
+            flat = np.empty(span, dtype=dtype)
+            self._read_into(where[0] + first, flat.view(np.uint8), f"tensor {name!r}")
+        if _is_c_contiguous(ref.shape, ref.stride):
+            return flat.reshape(ref.shape)
         strides = tuple(s * dtype.itemsize for s in ref.stride)
-        return np.lib.stride_tricks.as_strided(flat[ref.offset :], ref.shape, strides, writeable=False)
+        return np.lib.stride_tricks.as_strided(flat, ref.shape, strides, writeable=False)
 
     def array(self, name: str) -> np.ndarray:
-        """A C-contiguous little-endian copy in the stored type (bf16 as its raw uint16 bits)."""
+        """A fresh C-contiguous little-endian array in the stored type (bf16 as its raw uint16 bits)."""
         view = self._view(name)
-        return np.array(view, dtype=view.dtype.newbyteorder("<"), order="C")
+        return np.ascontiguousarray(view, dtype=view.dtype.newbyteorder("<"))
 
     def float32(self, name: str) -> npt.NDArray[np.float32]:
-        """A C-contiguous float32 copy; bf16 is widened bit-exactly.
+        """A fresh C-contiguous float32 array; bf16 is widened bit-exactly.
 
         Raises:
             ValueError: the tensor is not floating point.
@@ -459,4 +483,4 @@ class TorchCheckpoint:
         view = self._view(name)
         if dtype == "BF16":
             return widen_bf16(view)
-        return np.array(view, dtype=np.float32, order="C")
+        return np.ascontiguousarray(view, dtype=np.float32)  # no second copy when read as float32 already

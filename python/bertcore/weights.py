@@ -48,6 +48,25 @@ def index_shards(model_dir: str, index: str) -> List[str]:
     return files
 
 
+def require_dir(model_dir: PathLike) -> str:
+    """``model_dir`` as a string; FileNotFoundError unless it is an existing directory."""
+    model_dir = os.fspath(model_dir)
+    if not os.path.isdir(model_dir):
+        raise FileNotFoundError(f"model directory {model_dir!r} does not exist or is not a directory")
+    return model_dir
+
+
+def checkpoint_files(model_dir: str, layouts: Sequence[Tuple[str, str]]) -> List[str]:
+    """The files of the first (single file, shard index) layout present in ``model_dir``, tried in order: the
+    single file, else the shards its index lists; [] when none is there."""
+    for single, index in layouts:
+        if os.path.isfile(os.path.join(model_dir, single)):
+            return [os.path.join(model_dir, single)]
+        if os.path.isfile(os.path.join(model_dir, index)):
+            return index_shards(model_dir, os.path.join(model_dir, index))
+    return []
+
+
 def find_checkpoint(model_dir: PathLike) -> List[str]:
     """Returns the weight file(s) of a model directory.
 
@@ -59,14 +78,10 @@ def find_checkpoint(model_dir: PathLike) -> List[str]:
         FileNotFoundError: the directory or its weights are missing (says what was looked for).
         ValueError: an index file is malformed.
     """
-    model_dir = os.fspath(model_dir)
-    if not os.path.isdir(model_dir):
-        raise FileNotFoundError(f"model directory {model_dir!r} does not exist or is not a directory")
-    for single, index in ((SAFETENSORS_FILE, SAFETENSORS_INDEX), (TORCH_FILE, TORCH_INDEX)):
-        if os.path.isfile(os.path.join(model_dir, single)):
-            return [os.path.join(model_dir, single)]
-        if os.path.isfile(os.path.join(model_dir, index)):
-            return index_shards(model_dir, os.path.join(model_dir, index))
+    model_dir = require_dir(model_dir)
+    found = checkpoint_files(model_dir, ((SAFETENSORS_FILE, SAFETENSORS_INDEX), (TORCH_FILE, TORCH_INDEX)))
+    if found:
+        return found
     present = sorted(os.listdir(model_dir))
     hint = ""
     if any(name in present for name in ("tf_model.h5", "flax_model.msgpack", "model.onnx", "onnx")):

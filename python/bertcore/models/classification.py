@@ -8,7 +8,6 @@ problem type from config.json, else inferred from ``num_labels`` and the labels'
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import Any, ClassVar, Dict, List, Optional, Tuple, Type, TypeVar, Union
 
 import numpy as np
@@ -17,25 +16,24 @@ import numpy.typing as npt
 from ..config import PathLike, PretrainedConfig
 from ..inputs import as_numpy
 from ..outputs import SequenceClassifierOutput
+from ..sentence_modules import ACTIVATIONS
 from ..weights import Checkpoint
 from .base import EncoderModel
 
 Float64Array = npt.NDArray[np.float64]
 _S = TypeVar("_S", bound="SequenceClassifier")
 
-_erf = np.vectorize(math.erf, otypes=[np.float64])
+# Head activations as transformers' configs name them -> the torch.nn class names of sentence_modules' table
+# (transformers' "gelu" is the exact erf form, torch.nn.GELU's default).
+_HEAD_ACTIVATIONS = {"tanh": "Tanh", "relu": "ReLU", "gelu": "GELU"}
 
 
 def _activation(name: Optional[str], x: Float64Array) -> Float64Array:
     if name is None:
         return x
-    if name == "tanh":
-        return np.tanh(x)
-    if name == "relu":
-        return np.maximum(x, 0.0)
-    if name == "gelu":  # transformers' "gelu": the exact erf form
-        return 0.5 * x * (1.0 + _erf(x / math.sqrt(2.0)))
-    raise ValueError(f"unknown head activation {name!r}")
+    if name not in _HEAD_ACTIVATIONS:
+        raise ValueError(f"unknown head activation {name!r}")
+    return ACTIVATIONS[_HEAD_ACTIVATIONS[name]](x)
 
 
 @dataclasses.dataclass(frozen=True)

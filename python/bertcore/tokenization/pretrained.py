@@ -9,13 +9,13 @@ added_tokens.json and tokenizer.json; named special tokens missing from the voca
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from tokenizers import AddedToken, Tokenizer
 
+from .._json import read_json_object
 from .families import family_of, input_names_of, resolve_class
 from .pipelines import add_tokens_like_transformers, build_pipeline, post_processor
 from .settings import SPECIAL_TOKEN_NAMES, VERY_LARGE_INTEGER, SpecialToken, TokenizerSettings
@@ -46,20 +46,6 @@ CONFIG_OVERRIDES = frozenset(
 )
 
 
-def read_json(path: Path) -> dict[str, Any]:
-    """A JSON object from a file ({} when the file is absent); a ValueError naming the file otherwise."""
-    if not path.is_file():
-        return {}
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except (OSError, ValueError) as e:
-        raise ValueError(f"could not read {path}: {e}") from e
-    if not isinstance(data, dict):
-        raise ValueError(f"{path} should hold a JSON object, found {type(data).__name__}")
-    return data
-
-
 def _as_special_token(value: Any, where: str) -> SpecialToken | None:
     """A special-token value from a config file: a string, an AddedToken dict, or None."""
     if value is None or isinstance(value, (str, AddedToken)):
@@ -85,7 +71,7 @@ def _legacy_added_tokens(path: Path, tok_config: Mapping[str, Any]) -> dict[int,
     extras = tok_config.get("extra_special_tokens") or []
     special.update(str(t) for t in extras if isinstance(extras, (list, tuple)))
     added = {}
-    for token, index in read_json(path).items():
+    for token, index in read_json_object(path, "added tokens", missing_ok=True).items():
         if isinstance(index, bool) or not isinstance(index, int):
             raise ValueError(f"{path}: the id of {token!r} should be an integer, got {index!r}")
         is_special = token in special
@@ -109,8 +95,8 @@ def load_pretrained(model_dir: Path, overrides: Mapping[str, Any]) -> tuple[Toke
         FileNotFoundError: No tokenizer files bertcore can read (the message says how to get them).
         ValueError: A file cannot be parsed or holds invalid values.
     """
-    tok_config = read_json(model_dir / "tokenizer_config.json")
-    model_config = read_json(model_dir / "config.json")
+    tok_config = read_json_object(model_dir / "tokenizer_config.json", "tokenizer config", missing_ok=True)
+    model_config = read_json_object(model_dir / "config.json", "model config", missing_ok=True)
     tokenizer_class = resolve_class({**tok_config, **overrides}, model_config)
     family = family_of(tokenizer_class)
     source = load_source(model_dir, family, tokenizer_class)
@@ -133,7 +119,9 @@ def load_pretrained(model_dir: Path, overrides: Mapping[str, Any]) -> tuple[Toke
             raise ValueError(f"{cfg_name}: added_tokens_decoder should be an object of id -> token")
         added = {int(i): _added_token_from_dict(t, cfg_name) for i, t in raw.items()}
     else:
-        for key, value in read_json(model_dir / "special_tokens_map.json").items():
+        for key, value in read_json_object(
+            model_dir / "special_tokens_map.json", "special tokens map", missing_ok=True
+        ).items():
             if key not in overrides:
                 tok_config[key] = value
         added = _legacy_added_tokens(model_dir / "added_tokens.json", tok_config)
