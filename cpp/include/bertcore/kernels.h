@@ -45,8 +45,10 @@ struct KernelTable {
                               int64_t m, int64_t n, int accumulate) = nullptr;
 
   // --- Row kernels, each on one contiguous row of n floats.
-  // Epilogue of a dense layer, in place: c = act(c + bias) (+ residual). bias and residual may be null.
-  void (*bias_act_residual)(float* c, const float* bias, const float* residual, int64_t n, Activation act) = nullptr;
+  // Epilogue of a dense layer on a tile of `rows` rows of n floats (row r at c + r * ldc, its residual row at
+  // residual + r * ldr), in place: c = act(c + bias) (+ residual). bias and residual may be null.
+  void (*bias_act_residual)(float* c, int64_t ldc, int64_t rows, int64_t n, const float* bias, const float* residual,
+                            int64_t ldr, Activation act) = nullptr;
   // y = (x - mean) * rsqrt(var + eps) * gamma + beta, mean and variance in two passes. y may alias x.
   void (*layer_norm)(const float* x, float* y, const float* gamma, const float* beta, int64_t n, float eps) = nullptr;
   // In place: x = act(x).

@@ -79,10 +79,8 @@ void linear(const KernelTable& kt, const float* x, int64_t m, int64_t ldx, const
     float* c = y + r * ldy + col;
     kt.gemm_ukernel(kc, x + r * ldx + pc, ldx, w.panel(col / nr) + pc * nr, c, ldy, mrows, ncols, pc > 0 ? 1 : 0);
     if (last && epilogue) {
-      for (int64_t i = 0; i < mrows; ++i) {
-        const float* res = residual != nullptr ? residual + (r + i) * ldr + col : nullptr;
-        kt.bias_act_residual(c + i * ldy, bias != nullptr ? bias + col : nullptr, res, ncols, act);
-      }
+      kt.bias_act_residual(c, ldy, mrows, ncols, bias != nullptr ? bias + col : nullptr,
+                           residual != nullptr ? residual + r * ldr + col : nullptr, ldr, act);
     }
   };
 
