@@ -246,11 +246,12 @@ def test_fma_probe_reports_throughput(isa: str) -> None:
 
 
 def test_linear_rows_do_not_depend_on_batch(isa: str) -> None:
-    """A row's result is bit-identical whatever else is in the batch (few-row and many-row paths alike)."""
+    """A row's result is bit-identical whatever else is in the batch (the tall few-row tile and the MR-row tile
+    alike)."""
     rng = np.random.default_rng(21)
     x, w, b = _rand(rng, 200, 700), _rand(rng, 97, 700), _rand(rng, 97)
     packed = _core.PackedLinear(w, b, isa=isa)
     full = _core.linear(x, packed, activation="gelu", num_threads=2)
-    for rows in (1, 5, 8, 17, 33, 64):
+    for rows in (1, 5, 8, 12, 16, 17, 24, 32, 33, 64):
         part = _core.linear(np.ascontiguousarray(x[:rows]), packed, activation="gelu", num_threads=1)
         assert np.array_equal(part, full[:rows]), f"{isa}: {rows} rows differ from the same rows in a batch of 200"
