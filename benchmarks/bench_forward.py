@@ -30,6 +30,7 @@ import gc
 import inspect
 import json
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -112,8 +113,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--models", nargs="+", choices=sorted(MODELS), default=None, help="only these models")
     p.add_argument("--shapes", nargs="+", type=parse_shape, default=None, help="only these BATCHxSEQ cases")
     p.add_argument("--peers", nargs="+", choices=PEERS, default=list(PEERS), help="peers to run")
+    p.add_argument("--rounds", type=int, default=1,
+                   help="time each case this many times, --pause s apart; ratios are the median of the rounds' ratios")
+    p.add_argument("--pause", type=float, default=2.0, help="seconds between rounds (default 2)")
     p.add_argument("--json", default=str(RESULTS_DIR / "forward.json"), help="JSON output path")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.rounds < 1:
+        p.error("--rounds must be at least 1")
+    return args
 
 
 def select_cases(args: argparse.Namespace) -> list[tuple[str, int, int]]:
@@ -215,11 +222,17 @@ def run_model(
     rows = []
     for batch, seq in shapes:
         feeds = make_feeds(cfg["vocab_size"], batch, seq, seed=batch * 1000 + seq)
-        timings = time_interleaved({name: (lambda p=peer, f=feeds: p(f)) for name, peer in peers.items()}, POLICY)
-        medians = ", ".join(f"{name} {1e3 * t.median:.2f} ms" for name, t in timings.items())
-        runs = len(next(iter(timings.values())).times) if timings else 0
-        print(f"  {spec.name} {batch}x{seq}: {medians} (medians of {runs})", flush=True)
-        rows.append(summarise(spec, cfg, batch, seq, timings, peer_info))
+        calls = {name: (lambda p=peer, f=feeds: p(f)) for name, peer in peers.items()}
+        rounds = []
+        for r in range(args.rounds):
+            if r:
+                time.sleep(args.pause)  # lets a slow phase of a shared machine pass, or at least not hit every round
+            rounds.append(time_interleaved(calls, POLICY))
+            medians = ", ".join(f"{name} {1e3 * t.median:.2f} ms" for name, t in rounds[-1].items())
+            runs = len(next(iter(rounds[-1].values())).times) if calls else 0
+            label = f" round {r + 1}/{args.rounds}" if args.rounds > 1 else ""
+            print(f"  {spec.name} {batch}x{seq}{label}: {medians} (medians of {runs})", flush=True)
+        rows.append(summarise(spec, cfg, batch, seq, rounds, peer_info))
     del peers
     gc.collect()
     if spec.config is not None:
@@ -228,10 +241,24 @@ def run_model(
     return rows
 
 
+def pooled(rounds: list[dict[str, Timing]]) -> dict[str, Timing]:
+    """Every round's runs of each peer in one Timing (the last round's result)."""
+    out = {name: Timing(result=t.result) for name, t in rounds[-1].items()}
+    for timings in rounds:
+        for name, t in timings.items():
+            out[name].times.extend(t.times)
+            out[name].warmup += t.warmup
+    return out
+
+
 def summarise(
-    spec: ModelSpec, cfg: dict[str, Any], batch: int, seq: int, timings: dict[str, Timing],
+    spec: ModelSpec, cfg: dict[str, Any], batch: int, seq: int, rounds: list[dict[str, Timing]],
     peer_info: dict[str, Any],
 ) -> dict[str, Any]:  # fmt: skip
+    """One case's row. Times are the median of all rounds' runs pooled; ratios are the median of the rounds'
+    own ratios (each round times the peers interleaved, so a slow phase hits both sides of a round's ratio),
+    with their spread across rounds."""
+    timings = pooled(rounds)
     tokens = batch * seq
     flops = forward_flops(cfg, batch, seq)
     row: dict[str, Any] = {
@@ -244,7 +271,9 @@ def summarise(
         row["bertcore_gflops"] = flops / bc.median / 1e9
         for peer in ("torch", "onnxruntime"):
             if peer in timings:
-                row[f"{peer}_over_bertcore"] = timings[peer].median / bc.median
+                ratios = [r[peer].median / r["bertcore"].median for r in rounds]
+                row[f"{peer}_over_bertcore"] = statistics.median(ratios)
+                row[f"{peer}_over_bertcore_rounds"] = ratios
     ref = timings["torch"].result if "torch" in timings else None
     row["max_abs_diff_bertcore_vs_torch"] = max_abs_diff(bc and bc.result, ref)
     ort = timings.get("onnxruntime")
@@ -264,19 +293,34 @@ def print_table(rows: list[dict[str, Any]], threads: int, isa: str, peak: float)
     def sci(v: float | None) -> str:
         return "-" if v is None else f"{v:.1e}"
 
+    def spread(row: dict[str, Any], key: str) -> str:
+        ratios = row.get(key)
+        return f"{min(ratios):.2f}-{max(ratios):.2f}" if ratios else "-"
+
+    several = any(len(r.get("onnxruntime_over_bertcore_rounds", ())) > 1 for r in rows)
+    if several:
+        headers[9:10] = ["ORT/bc", "ORT/bc rounds"]
+        headers[8:9] = ["torch/bc", "torch/bc rounds"]
     table = []
     for r in rows:
+        ratios = [fmt(r.get("torch_over_bertcore"), 2), fmt(r.get("onnxruntime_over_bertcore"), 2)]
+        if several:
+            ratios = [ratios[0], spread(r, "torch_over_bertcore_rounds"),
+                      ratios[1], spread(r, "onnxruntime_over_bertcore_rounds")]  # fmt: skip
         table.append([
             r["model"], f"{r['batch']}x{r['seq']}",
             *(fmt(peer(r, p, "median_ms"), 2) for p in PEERS),
             *(fmt(peer(r, p, "tokens_per_s"), 0) for p in PEERS),
-            fmt(r.get("torch_over_bertcore"), 2), fmt(r.get("onnxruntime_over_bertcore"), 2),
+            *ratios,
             fmt(r.get("bertcore_gflops")),
             fmt(r.get("bertcore_peak_fraction") and 100 * r["bertcore_peak_fraction"]),
             sci(r["max_abs_diff_bertcore_vs_torch"]), sci(r["max_abs_diff_onnxruntime_vs_torch"]),
         ])  # fmt: skip
     print(f"\nForward pass, fp32, {threads} threads, bertcore ISA {isa}; median wall time per call.")
     print("Peers interleaved call by call. torch/bc, ORT/bc: peer time / bertcore time (> 1: bertcore faster).")
+    if several:
+        print("With --rounds: times pool every round's runs; ratios are the median of the rounds' own ratios, and")
+        print("'rounds' gives their lowest and highest.")
     print(f"%peak: of the best measured {isa} FMA peak, {peak:.1f} GFLOP/s.\n")
     print(markdown_table(headers, table))
 
@@ -335,6 +379,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "load_average_before": load_before,
         "load_average_after": load_after,
         "policy": asdict(POLICY),
+        "rounds": args.rounds,
+        "pause_between_rounds_s": args.pause,
         "flops_model": "2*matmul_params per token + 4*S*H per token per layer + pooler 2*H*H per sequence",
         "models": {m: asdict(MODELS[m]) for m in dict.fromkeys(c[0] for c in cases)},
         "total_seconds": elapsed,
