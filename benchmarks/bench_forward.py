@@ -123,14 +123,26 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
+def filter_cases(
+    cases: Sequence[tuple[str, int, int]], models: Sequence[str] | None, shapes: Sequence[tuple[int, int]] | None
+) -> list[tuple[str, int, int]]:
+    """The (model, batch, seq) cases whose model is in ``models`` and shape in ``shapes`` (None: any)."""
+    return [(m, b, s) for m, b, s in cases if (not models or m in models) and (not shapes or (b, s) in shapes)]
+
+
 def select_cases(args: argparse.Namespace) -> list[tuple[str, int, int]]:
     """The preset (default or --quick), filtered by --models and --shapes."""
-    cases = QUICK_CASES if args.quick else DEFAULT_CASES
-    return [
-        (m, b, s)
-        for m, b, s in cases
-        if (not args.models or m in args.models) and (not args.shapes or (b, s) in args.shapes)
-    ]
+    return filter_cases(QUICK_CASES if args.quick else DEFAULT_CASES, args.models, args.shapes)
+
+
+def chosen_isa(requested: str | None, info: dict[str, Any]) -> str | None:
+    """The kernel family to benchmark (``requested``, else the one in use), or None after printing why the CPU
+    cannot run it."""
+    isa = requested or str(C.active_isa())
+    if isa not in info["supported_isas"]:
+        print(f"error: ISA {isa!r} not supported (supported: {info['supported_isas']})", file=sys.stderr)
+        return None
+    return isa
 
 
 def forward_flops(cfg: dict[str, Any], batch: int, seq: int) -> float:
@@ -333,9 +345,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("error: no case matches --models/--shapes", file=sys.stderr)
         return 2
     info = C.cpu_info()
-    isa = args.isa or str(C.active_isa())
-    if isa not in info["supported_isas"]:
-        print(f"error: ISA {isa!r} not supported (supported: {info['supported_isas']})", file=sys.stderr)
+    isa = chosen_isa(args.isa, info)
+    if isa is None:
         return 2
     torch_version = configure_torch_threads(args.threads)
     print(f"CPU: {info['brand']}, threads: {args.threads}, bertcore ISA: {isa}")

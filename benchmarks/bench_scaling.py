@@ -54,6 +54,8 @@ from bench_forward import (
     MODELS,
     ModelSpec,
     build_random_model,
+    chosen_isa,
+    filter_cases,
     forward_flops,
     make_feeds,
     max_abs_diff,
@@ -239,18 +241,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     t_start = time.perf_counter()
     counts = sorted(set(args.threads or default_thread_counts()))
-    cases = [
-        (m, b, s)
-        for m, b, s in DEFAULT_CASES
-        if (not args.models or m in args.models) and (not args.shapes or (b, s) in args.shapes)
-    ]
+    cases = filter_cases(DEFAULT_CASES, args.models, args.shapes)
     if not cases:
         print("error: no case matches --models/--shapes", file=sys.stderr)
         return 2
     info = C.cpu_info()
-    isa = args.isa or str(C.active_isa())
-    if isa not in info["supported_isas"]:
-        print(f"error: ISA {isa!r} not supported (supported: {info['supported_isas']})", file=sys.stderr)
+    isa = chosen_isa(args.isa, info)
+    if isa is None:
         return 2
     if package_version("transformers") is None:
         print("error: building the random-weight models needs transformers + torch", file=sys.stderr)
