@@ -12,13 +12,17 @@ inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 inline int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
 
 // Columns are rows of src: panel j, row p, column c = src[(j*nr + c) * ld + p] (W^T from W[n][k]; K^T).
+// Each source row is read once, contiguously, and scattered down its column of the panel.
 inline void pack_b_transposed(const float* src, int64_t ld, int64_t cols, int64_t k, int nr, float* dst) {
   for (int64_t j0 = 0; j0 < cols; j0 += nr) {
     const int64_t w = std::min<int64_t>(nr, cols - j0);
-    for (int64_t p = 0; p < k; ++p) {
-      int64_t c = 0;
-      for (; c < w; ++c) dst[p * nr + c] = src[(j0 + c) * ld + p];
-      for (; c < nr; ++c) dst[p * nr + c] = 0.0f;
+    for (int64_t c = 0; c < w; ++c) {
+      const float* row = src + (j0 + c) * ld;
+      for (int64_t p = 0; p < k; ++p) dst[p * nr + c] = row[p];
+    }
+    if (w < nr) {
+      for (int64_t p = 0; p < k; ++p)
+        for (int64_t c = w; c < nr; ++c) dst[p * nr + c] = 0.0f;
     }
     dst += k * nr;
   }
