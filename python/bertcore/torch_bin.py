@@ -441,9 +441,9 @@ class TorchCheckpoint:
             got += n
 
     def _pread(self, offset: int, length: int) -> bytes:
-        buffer = np.empty(length, dtype=np.uint8)
-        self._read_into(offset, buffer, "a header")
-        return buffer.tobytes()
+        """Up to ``length`` bytes from ``offset`` (fewer at the end of the file)."""
+        self._file.seek(offset)
+        return self._file.read(length)
 
     def _view(self, name: str) -> np.ndarray:
         """The tensor in its stored type and byte order (bf16 as uint16), read into a fresh array: only the

@@ -52,51 +52,26 @@ inline VT apply_act(VT x, Activation act) {
 
 constexpr int64_t W = Vec::kWidth;
 
-// c = act(c + bias) (+ residual) on one row; kAct is a constant, so apply_act's switch folds away.
-template <Activation kAct>
-void bias_act_residual_row(float* c, const float* bias, const float* residual, int64_t n) {
-  int64_t i = 0;
-  for (; i + W <= n; i += W) {
-    VT v = V::load(c + i);
-    if (bias) v = V::add(v, V::load(bias + i));
-    v = apply_act(v, kAct);
-    if (residual) v = V::add(v, V::load(residual + i));
-    V::store(c + i, v);
-  }
-  if (i < n) {
-    const int64_t r = n - i;
-    VT v = V::load_tail(c + i, r, 0.0f);
-    if (bias) v = V::add(v, V::load_tail(bias + i, r, 0.0f));
-    v = apply_act(v, kAct);
-    if (residual) v = V::add(v, V::load_tail(residual + i, r, 0.0f));
-    V::store_tail(c + i, v, r);
-  }
-}
-
-template <Activation kAct>
-void bias_act_residual_rows(float* c, int64_t ldc, int64_t rows, int64_t n, const float* bias, const float* residual,
-                            int64_t ldr) {
-  for (int64_t r = 0; r < rows; ++r) {
-    bias_act_residual_row<kAct>(c + r * ldc, bias, residual != nullptr ? residual + r * ldr : nullptr, n);
-  }
-}
-
 void bias_act_residual_impl(float* c, int64_t ldc, int64_t rows, int64_t n, const float* bias, const float* residual,
                             int64_t ldr, Activation act) {
-  switch (act) {
-#define BERTCORE_ACT_CASE(A) \
-  case A:                    \
-    return bias_act_residual_rows<A>(c, ldc, rows, n, bias, residual, ldr);
-    BERTCORE_ACT_CASE(Activation::kIdentity)
-    BERTCORE_ACT_CASE(Activation::kGeluErf)
-    BERTCORE_ACT_CASE(Activation::kGeluTanh)
-    BERTCORE_ACT_CASE(Activation::kGeluFast)
-    BERTCORE_ACT_CASE(Activation::kQuickGelu)
-    BERTCORE_ACT_CASE(Activation::kRelu)
-    BERTCORE_ACT_CASE(Activation::kSilu)
-    BERTCORE_ACT_CASE(Activation::kTanh)
-    BERTCORE_ACT_CASE(Activation::kSigmoid)
-#undef BERTCORE_ACT_CASE
+  for (int64_t row = 0; row < rows; ++row, c += ldc) {
+    const float* res = residual != nullptr ? residual + row * ldr : nullptr;
+    int64_t i = 0;
+    for (; i + W <= n; i += W) {
+      VT v = V::load(c + i);
+      if (bias) v = V::add(v, V::load(bias + i));
+      v = apply_act(v, act);
+      if (res) v = V::add(v, V::load(res + i));
+      V::store(c + i, v);
+    }
+    if (i < n) {
+      const int64_t r = n - i;
+      VT v = V::load_tail(c + i, r, 0.0f);
+      if (bias) v = V::add(v, V::load_tail(bias + i, r, 0.0f));
+      v = apply_act(v, act);
+      if (res) v = V::add(v, V::load_tail(res + i, r, 0.0f));
+      V::store_tail(c + i, v, r);
+    }
   }
 }
 

@@ -85,36 +85,36 @@ void linear(const KernelTable& kt, const float* x, int64_t m, int64_t ldx, const
   };
 
   parallel_for_dynamic(mblocks * nblocks, num_threads, [&](int64_t unit) {
-      const int64_t ib = unit / nblocks, jb = unit % nblocks;
-      const int64_t i0 = ib * mc, rows = std::min(mc, m - i0);
-      const int64_t j0 = jb * nc, cols = std::min(nc, n - j0);
-      if (rows <= 4 * static_cast<int64_t>(mr)) {
-        // Few rows (latency-bound batches): W is the stream that matters. Each W micro-panel slice is read once
-        // and used at once by every row tile while it is in L1; the x rows stay in L1/L2. The K blocks are the
-        // same as below, so every output sums in the same order whatever the batch size: a row's result does
-        // not depend on which other rows share its batch.
+    const int64_t ib = unit / nblocks, jb = unit % nblocks;
+    const int64_t i0 = ib * mc, rows = std::min(mc, m - i0);
+    const int64_t j0 = jb * nc, cols = std::min(nc, n - j0);
+    if (rows <= 4 * static_cast<int64_t>(mr)) {
+      // Few rows (latency-bound batches): W is the stream that matters. Each W micro-panel slice is read once
+      // and used at once by every row tile while it is in L1; the x rows stay in L1/L2. The K blocks are the
+      // same as below, so every output sums in the same order whatever the batch size: a row's result does
+      // not depend on which other rows share its batch.
+      for (int64_t jr = 0; jr < cols; jr += nr) {
+        for (int64_t pc = 0; pc < k; pc += kc_max) {
+          const int64_t kc = std::min(kc_max, k - pc);
+          for (int64_t ir = 0; ir < rows; ir += mr) {
+            const int64_t r = i0 + ir;
+            tile(r, std::min<int64_t>(mr, rows - ir), j0 + jr, std::min<int64_t>(nr, cols - jr), pc, kc,
+                 pc + kc >= k);
+          }
+        }
+      }
+      return;
+    }
+    for (int64_t pc = 0; pc < k; pc += kc_max) {
+      const int64_t kc = std::min(kc_max, k - pc);
+      const bool last = pc + kc >= k;
+      for (int64_t ir = 0; ir < rows; ir += mr) {
+        const int64_t mrows = std::min<int64_t>(mr, rows - ir);
         for (int64_t jr = 0; jr < cols; jr += nr) {
-          for (int64_t pc = 0; pc < k; pc += kc_max) {
-            const int64_t kc = std::min(kc_max, k - pc);
-            for (int64_t ir = 0; ir < rows; ir += mr) {
-              const int64_t r = i0 + ir;
-              tile(r, std::min<int64_t>(mr, rows - ir), j0 + jr, std::min<int64_t>(nr, cols - jr), pc, kc,
-                   pc + kc >= k);
-            }
-          }
-        }
-        return;
-      }
-      for (int64_t pc = 0; pc < k; pc += kc_max) {
-        const int64_t kc = std::min(kc_max, k - pc);
-        const bool last = pc + kc >= k;
-        for (int64_t ir = 0; ir < rows; ir += mr) {
-          const int64_t mrows = std::min<int64_t>(mr, rows - ir);
-          for (int64_t jr = 0; jr < cols; jr += nr) {
-            tile(i0 + ir, mrows, j0 + jr, std::min<int64_t>(nr, cols - jr), pc, kc, last);
-          }
+          tile(i0 + ir, mrows, j0 + jr, std::min<int64_t>(nr, cols - jr), pc, kc, last);
         }
       }
+    }
   });
 }
 
