@@ -53,6 +53,8 @@ GEMM_SHAPES = [
     (1, 1, 1), (1, 17, 5), (2, 3, 16), (3, 16, 17), (5, 256, 48), (7, 257, 49), (8, 255, 47), (9, 33, 97),
     (13, 300, 96), (16, 384, 384), (17, 513, 31), (33, 64, 1), (4, 1, 64), (100, 129, 113), (64, 768, 200),
     (40, 512, 50), (97, 1024, 49), (7, 383, 49), (9, 385, 95), (17, 769, 50),
+    # around the one-M-block bound of linear() (256 rows, N split among threads)
+    (200, 300, 250), (256, 130, 400), (257, 64, 200),
 ]
 
 
@@ -245,11 +247,12 @@ def test_fma_probe_reports_throughput(isa: str) -> None:
     assert gflops > 0.1
 
 
-def test_linear_rows_do_not_depend_on_batch(isa: str) -> None:
-    """A row's result is bit-identical whatever else is in the batch (the tall few-row tile and the MR-row tile
-    alike)."""
+@pytest.mark.parametrize("n", [97, 250])
+def test_linear_rows_do_not_depend_on_batch(isa: str, n: int) -> None:
+    """A row's result is bit-identical whatever else is in the batch: the few-rows loop order, the one-M-block
+    split of up to 256 rows (n = 250 at 2 threads) and the blocked M split (n = 97 on AVX-512) alike."""
     rng = np.random.default_rng(21)
-    x, w, b = _rand(rng, 200, 700), _rand(rng, 97, 700), _rand(rng, 97)
+    x, w, b = _rand(rng, 200, 700), _rand(rng, n, 700), _rand(rng, n)
     packed = _core.PackedLinear(w, b, isa=isa)
     full = _core.linear(x, packed, activation="gelu", num_threads=2)
     for rows in (1, 5, 8, 12, 16, 17, 24, 32, 33, 64):
