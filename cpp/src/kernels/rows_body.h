@@ -75,7 +75,9 @@ void bias_act_residual_impl(float* c, int64_t ldc, int64_t rows, int64_t n, cons
   }
 }
 
-void activation_impl(float* x, int64_t n, Activation act) { bias_act_residual_impl(x, n, 1, n, nullptr, nullptr, 0, act); }
+void activation_impl(float* x, int64_t n, Activation act) {
+  bias_act_residual_impl(x, n, 1, n, nullptr, nullptr, 0, act);
+}
 
 float sum_impl(const float* x, int64_t n) {
   VT acc0 = V::zero(), acc1 = V::zero();
