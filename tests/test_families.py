@@ -24,13 +24,13 @@ import pytest
 from safetensors.numpy import load_file, save_file
 
 import bertcore
-from bertcore.models.roberta import roberta_position_ids
+from bertcore.models.base import position_ids_after_padding
 
 FAMILIES_DIR = Path(__file__).resolve().parent / "fixtures" / "families"
 FIXTURES = sorted(p.parent.name for p in FAMILIES_DIR.glob("*/expected.npz"))
 ATOL = 1e-5
-INPUTS = ("input_ids", "attention_mask", "token_type_ids", "position_ids", "labels")
-MODEL_TYPES = ("albert", "bert", "camembert", "distilbert", "electra", "roberta", "xlm-roberta")
+INPUTS = ("input_ids", "attention_mask", "token_type_ids", "task_type_ids", "position_ids", "labels")
+MODEL_TYPES = ("albert", "bert", "camembert", "distilbert", "electra", "ernie", "roberta", "xlm-roberta")
 
 
 @functools.lru_cache(maxsize=None)
@@ -178,7 +178,7 @@ def test_auto_classes_dispatch(name: str) -> None:
     directory = FAMILIES_DIR / name
     config = bertcore.AutoConfig.from_pretrained(directory)
     assert config.model_type == str(z["model_type"])
-    assert type(config) is bertcore.AutoModel.class_for(config.model_type).config_class
+    assert type(config) is bertcore.AutoModel.class_for(config.model_type).spec.config_class
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a pooler-less checkpoint warns; not the point here
         if str(z["kind"]) == "classifier":
@@ -269,7 +269,7 @@ def test_sinusoidal_table_made_when_absent(tmp_path: Path) -> None:
     tensors = load_file(str(directory / "model.safetensors"))
     stored = tensors.pop("distilbert.embeddings.position_embeddings.weight")
     save_file(tensors, str(directory / "model.safetensors"))
-    from bertcore.models.distilbert import sinusoidal_positions
+    from bertcore.models.loading import sinusoidal_positions
 
     np.testing.assert_allclose(sinusoidal_positions(*stored.shape), stored, atol=1e-7, rtol=0)
     z = fixture(name)
@@ -296,7 +296,7 @@ def test_inputs_specific_to_families() -> None:
     with pytest.raises(ValueError, match=r"position id 22, but max_position_embeddings is 22.*pad_token_id"):
         roberta(np.full((1, 21), 5))
     ids = np.array([[0, 5, 6, 1, 1], [1, 1, 0, 7, 2]])  # pad 1: right and left padding
-    explicit = roberta(ids, position_ids=roberta_position_ids(ids, 1), skip_padding=False).last_hidden_state
+    explicit = roberta(ids, position_ids=position_ids_after_padding(ids, 1), skip_padding=False).last_hidden_state
     assert np.array_equal(roberta(ids, skip_padding=False).last_hidden_state, explicit)
 
 
@@ -321,7 +321,7 @@ def test_classifier_call_options() -> None:
 CONFIG_NAMES = {
     "bert": "BertConfig", "roberta": "RobertaConfig", "xlm-roberta": "XLMRobertaConfig",
     "camembert": "CamembertConfig", "distilbert": "DistilBertConfig", "albert": "AlbertConfig",
-    "electra": "ElectraConfig",
+    "electra": "ElectraConfig", "ernie": "ErnieConfig",
 }  # fmt: skip
 
 
@@ -380,13 +380,15 @@ LIVE = (
     "AlbertForSequenceClassification",
     "ElectraModel",
     "ElectraForSequenceClassification",
+    "ErnieModel",
+    "ErnieForSequenceClassification",
 )  # BertModel: tests/test_bert_live.py
 LIVE_ACTIVATIONS = ("gelu", "gelu_new", "gelu_pytorch_tanh", "relu", "silu", "quick_gelu")
 
 
 def _model_type(class_name: str) -> str:
     cls = getattr(bertcore, class_name)
-    return str(getattr(cls, "base_class", cls).config_class.model_type)
+    return str(getattr(cls, "base_class", cls).spec.model_type)
 
 
 def live_config(class_name: str, rng: np.random.Generator) -> Dict[str, Any]:
@@ -414,6 +416,8 @@ def live_config(class_name: str, rng: np.random.Generator) -> Dict[str, Any]:
         )  # fmt: skip
     if model_type in ("roberta", "xlm-roberta", "camembert"):
         config["pad_token_id"] = int(rng.integers(0, 4))
+    if model_type == "ernie" and rng.random() < 0.75:
+        config.update(use_task_id=True, task_type_vocab_size=int(rng.integers(1, 5)))
     classifier = class_name.endswith("ForSequenceClassification")
     # The base models always get the less common structure (a projection, shared layer groups of 2 layers).
     if model_type in ("albert", "electra"):
@@ -456,6 +460,8 @@ def live_batches(
     first: Dict[str, Any] = {"input_ids": ids, "attention_mask": mask}
     if types > 1:
         first["token_type_ids"] = rng.integers(0, types, (batch, seq), dtype=np.int64) * mask
+    if config.get("use_task_id"):
+        first["task_type_ids"] = rng.integers(0, config["task_type_vocab_size"], (batch, seq), dtype=np.int64)
     if classifier:
         n = config["num_labels"]
         if config.get("problem_type") == "multi_label_classification":

@@ -10,7 +10,8 @@ import numpy as np
 from safetensors.numpy import save_file
 
 from bertcore.config import BertConfig
-from bertcore.models.bert import bert_expected_tensors
+from bertcore.models.bert import BERT
+from bertcore.models.loading import expected_tensors
 
 TINY = dict(
     vocab_size=60,
@@ -29,7 +30,7 @@ def tiny_tensors(config: Dict[str, Any], seed: int = 0, with_pooler: bool = True
     cfg = BertConfig.from_dict(config)
     rng = np.random.default_rng(seed)
     out = {}
-    for name, shape in bert_expected_tensors(cfg, with_pooler).items():
+    for name, shape in expected_tensors(BERT, cfg, with_pooler).items():
         scale = 0.3 if len(shape) == 2 else 0.1
         value = rng.standard_normal(shape) * scale
         if name.endswith("LayerNorm.weight"):

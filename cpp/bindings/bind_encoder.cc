@@ -1,5 +1,8 @@
 // The Encoder: built once from the loaded weights, then one forward call per batch with the GIL released.
+#include <cstring>
 #include <memory>
+#include <utility>
+#include <vector>
 
 #include "bertcore/encoder.h"
 #include "common.h"
@@ -50,62 +53,62 @@ FloatArray exact_float_array(const py::handle& h, const char* name) {
   return a;
 }
 
-template <class T>
-T get(const py::dict& d, const char* key) {
-  if (!d.contains(key)) throw std::invalid_argument(std::string("encoder config lacks '") + key + "'");
-  return d[key].cast<T>();
+// Named fields of a float vector held in the core (a LayerNorm's weight, an embedding table): set from a
+// float32 array (copied), read back as a new array.
+template <class C>
+void def_vector(py::class_<C>& cls, const char* name, AlignedBuffer C::*field) {
+  cls.def_property(
+      name,
+      [field](const C& obj) {
+        const AlignedBuffer& b = obj.*field;
+        FloatArray out(b.size());
+        if (b.size() > 0) std::memcpy(out.mutable_data(), b.data(), static_cast<size_t>(b.size()) * sizeof(float));
+        return out;
+      },
+      [field, name](C& obj, const FloatArray& a) { obj.*field = copy_vector(a, name); });
 }
 
-std::unique_ptr<Encoder> make_encoder(const py::dict& cfg, const py::object& word,
+// A layer as the encoder keeps it: packed weights are shared, the LayerNorm vectors copied, so one bound
+// EncoderLayer can serve several layer steps (ALBERT's shared groups).
+EncoderLayer copy_layer(const EncoderLayer& l) {
+  EncoderLayer out;
+  out.qkv = l.qkv;
+  out.attn_out = l.attn_out;
+  out.ffn_in = l.ffn_in;
+  out.ffn_out = l.ffn_out;
+  out.distance = l.distance;
+  for (auto [dst, src] : {std::pair{&out.ln1_gamma, &l.ln1_gamma}, std::pair{&out.ln1_beta, &l.ln1_beta},
+                          std::pair{&out.ln2_gamma, &l.ln2_gamma}, std::pair{&out.ln2_beta, &l.ln2_beta}}) {
+    dst->copy_from(src->data(), src->size());
+  }
+  return out;
+}
+
+std::unique_ptr<Encoder> make_encoder(const EncoderConfig& config, const py::object& word,
                                       const std::optional<FloatArray>& position,
                                       const std::optional<FloatArray>& token_type,
-                                      const FloatArray& emb_ln_gamma, const FloatArray& emb_ln_beta,
-                                      const py::list& layers, std::shared_ptr<PackedLinear> pooler,
-                                      std::shared_ptr<PackedLinear> emb_project, const std::string& isa) {
-  EncoderConfig c;
-  c.hidden = get<int64_t>(cfg, "hidden");
-  c.heads = get<int64_t>(cfg, "heads");
-  c.layers = get<int64_t>(cfg, "layers");
-  c.intermediate = get<int64_t>(cfg, "intermediate");
-  c.vocab = get<int64_t>(cfg, "vocab");
-  c.max_positions = get<int64_t>(cfg, "max_positions");
-  c.type_vocab = get<int64_t>(cfg, "type_vocab");
-  c.eps = get<float>(cfg, "eps");
-  c.act = parse_activation(get<std::string>(cfg, "activation"));
-  c.absolute_positions = get<bool>(cfg, "absolute_positions");
-  if (cfg.contains("embedding_size")) c.embedding_size = cfg["embedding_size"].cast<int64_t>();
-  if (cfg.contains("emb_eps")) c.emb_eps = cfg["emb_eps"].cast<float>();
-  if (cfg.contains("relative_attention")) c.relative_attention = cfg["relative_attention"].cast<int>();
-
+                                      const std::optional<FloatArray>& task_type, const FloatArray& norm_weight,
+                                      const FloatArray& norm_bias, const std::vector<const EncoderLayer*>& layers,
+                                      std::shared_ptr<PackedLinear> pooler, std::shared_ptr<PackedLinear> projection,
+                                      const std::string& isa) {
   EncoderWeights w;
   w.word = take_vector(word, "word embeddings");
   if (position) w.position = copy_vector(*position, "position embeddings");
   if (token_type) w.token_type = copy_vector(*token_type, "token type embeddings");
-  w.emb_ln_gamma = copy_vector(emb_ln_gamma, "embeddings LayerNorm weight");
-  w.emb_ln_beta = copy_vector(emb_ln_beta, "embeddings LayerNorm bias");
-  for (const py::handle& item : layers) {
-    const py::tuple t = item.cast<py::tuple>();
-    if (t.size() != 8 && t.size() != 9) {
-      throw std::invalid_argument("each layer is a tuple of 4 PackedLinear, 4 arrays and an optional distance table");
-    }
-    EncoderLayer l;
-    l.qkv = t[0].cast<std::shared_ptr<PackedLinear>>();
-    l.attn_out = t[1].cast<std::shared_ptr<PackedLinear>>();
-    l.ffn_in = t[2].cast<std::shared_ptr<PackedLinear>>();
-    l.ffn_out = t[3].cast<std::shared_ptr<PackedLinear>>();
-    l.ln1_gamma = copy_vector(t[4].cast<FloatArray>(), "attention LayerNorm weight");
-    l.ln1_beta = copy_vector(t[5].cast<FloatArray>(), "attention LayerNorm bias");
-    l.ln2_gamma = copy_vector(t[6].cast<FloatArray>(), "output LayerNorm weight");
-    l.ln2_beta = copy_vector(t[7].cast<FloatArray>(), "output LayerNorm bias");
-    if (t.size() == 9 && !t[8].is_none()) l.distance = t[8].cast<std::shared_ptr<PackedLinear>>();
-    w.layers.push_back(std::move(l));
+  if (task_type) w.task_type = copy_vector(*task_type, "task type embeddings");
+  w.emb_ln_gamma = copy_vector(norm_weight, "embeddings LayerNorm weight");
+  w.emb_ln_beta = copy_vector(norm_bias, "embeddings LayerNorm bias");
+  for (const EncoderLayer* l : layers) {
+    if (l == nullptr) throw std::invalid_argument("layers must be EncoderLayer objects, not None");
+    w.layers.push_back(copy_layer(*l));
   }
   w.pooler = std::move(pooler);
-  w.emb_project = std::move(emb_project);
-  return std::make_unique<Encoder>(c, std::move(w), table_for(isa));
+  w.emb_project = std::move(projection);
+  return std::make_unique<Encoder>(config, std::move(w), table_for(isa));
 }
 
-void forward(Encoder& enc, const Int64Array& ids, const Int64Array& type_ids, const Int64Array& pos_ids,
+void forward(Encoder& enc, const Int64Array& ids, const Int64Array& type_ids,
+             const std::optional<Int64Array>& task_ids, const Int64Array& pos_ids,
              const std::optional<Int64Array>& row_pos, const Int64Array& segments,
              const std::optional<FloatArray>& key_mask_add, int64_t seq, FloatArray& last_hidden,
              std::optional<FloatArray> pooled, const std::optional<py::list>& hidden_states,
@@ -115,6 +118,7 @@ void forward(Encoder& enc, const Int64Array& ids, const Int64Array& type_ids, co
   const int64_t rows = ids.shape(0);
   require_shape(type_ids, {rows}, "type_ids");
   require_shape(pos_ids, {rows}, "pos_ids");
+  if (task_ids) require_shape(*task_ids, {rows}, "task_ids");
   require_ndim(segments, 2, "segments");
   const int64_t b = segments.shape(0);
   require_shape(segments, {b, 4}, "segments");
@@ -154,6 +158,7 @@ void forward(Encoder& enc, const Int64Array& ids, const Int64Array& type_ids, co
   tk.rows = rows;
   tk.ids = ids.data();
   tk.type_ids = type_ids.data();
+  tk.task_ids = task_ids ? task_ids->data() : nullptr;
   tk.pos_ids = pos_ids.data();
   tk.row_pos = row_pos ? row_pos->data() : nullptr;
   tk.segments = segs.data();
@@ -176,29 +181,75 @@ void register_encoder(py::module_& m) {
            py::arg("array").noconvert())
       .def_property_readonly("shape", [](const FloatTensor& t) { return py::tuple(py::cast(t.shape)); })
       .def_property_readonly("nbytes", [](const FloatTensor& t) { return t.data.size() * int64_t{4}; });
-  py::class_<Encoder>(m, "Encoder", "The BERT encoder core; built by bertcore's model classes.")
-      .def(py::init(&make_encoder), py::arg("config"), py::arg("word"),
-           py::arg("position").noconvert(), py::arg("token_type").noconvert(), py::arg("emb_ln_gamma").noconvert(),
-           py::arg("emb_ln_beta").noconvert(), py::arg("layers"), py::arg("pooler"),
-           py::arg("emb_project") = py::none(), py::arg("isa") = "")
-      .def("forward", &forward, py::arg("ids").noconvert(), py::arg("type_ids").noconvert(),
-           py::arg("pos_ids").noconvert(), py::arg("row_pos").noconvert(), py::arg("segments").noconvert(),
-           py::arg("key_mask_add").noconvert(), py::arg("seq"), py::arg("last_hidden").noconvert(),
-           py::arg("pooled").noconvert() = py::none(), py::arg("hidden_states") = py::none(),
-           py::arg("attentions") = py::none(), py::arg("num_threads") = 1,
-           "Runs the encoder on a packed token batch (see bertcore.models.bert for how it is built).")
+  py::class_<EncoderConfig> config(m, "EncoderConfig", "The encoder's sizes and settings, by name.");
+  config.def(py::init<>())
+      .def_readwrite("hidden", &EncoderConfig::hidden)
+      .def_readwrite("heads", &EncoderConfig::heads)
+      .def_readwrite("layers", &EncoderConfig::layers)
+      .def_readwrite("intermediate", &EncoderConfig::intermediate)
+      .def_readwrite("vocab", &EncoderConfig::vocab)
+      .def_readwrite("max_positions", &EncoderConfig::max_positions)
+      .def_readwrite("type_vocab", &EncoderConfig::type_vocab)
+      .def_readwrite("task_type_vocab", &EncoderConfig::task_type_vocab)
+      .def_readwrite("embedding_size", &EncoderConfig::embedding_size)
+      .def_readwrite("eps", &EncoderConfig::eps)
+      .def_readwrite("absolute_positions", &EncoderConfig::absolute_positions)
+      .def_readwrite("relative_attention", &EncoderConfig::relative_attention)
+      .def_property(
+          "activation", [](const EncoderConfig& c) { return activation_name(c.act); },
+          [](EncoderConfig& c, const std::string& name) { c.act = parse_activation(name); });
+
+  py::class_<EncoderLayer> layer(m, "EncoderLayer", "One transformer layer's weights, by name.");
+  layer
+      .def(py::init([](std::shared_ptr<PackedLinear> qkv, std::shared_ptr<PackedLinear> attn_out,
+                       std::shared_ptr<PackedLinear> ffn_in, std::shared_ptr<PackedLinear> ffn_out,
+                       const FloatArray& ln1_gamma, const FloatArray& ln1_beta, const FloatArray& ln2_gamma,
+                       const FloatArray& ln2_beta, std::shared_ptr<PackedLinear> distance) {
+             EncoderLayer l;
+             l.qkv = std::move(qkv);
+             l.attn_out = std::move(attn_out);
+             l.ffn_in = std::move(ffn_in);
+             l.ffn_out = std::move(ffn_out);
+             l.ln1_gamma = copy_vector(ln1_gamma, "ln1_gamma");
+             l.ln1_beta = copy_vector(ln1_beta, "ln1_beta");
+             l.ln2_gamma = copy_vector(ln2_gamma, "ln2_gamma");
+             l.ln2_beta = copy_vector(ln2_beta, "ln2_beta");
+             l.distance = std::move(distance);
+             return l;
+           }),
+           py::kw_only(), py::arg("qkv"), py::arg("attn_out"), py::arg("ffn_in"), py::arg("ffn_out"),
+           py::arg("ln1_gamma").noconvert(), py::arg("ln1_beta").noconvert(), py::arg("ln2_gamma").noconvert(),
+           py::arg("ln2_beta").noconvert(), py::arg("distance") = py::none())
+      .def_property_readonly("qkv", [](const EncoderLayer& l) { return std::const_pointer_cast<PackedLinear>(l.qkv); })
+      .def_property_readonly("attn_out",
+                             [](const EncoderLayer& l) { return std::const_pointer_cast<PackedLinear>(l.attn_out); })
+      .def_property_readonly("ffn_in",
+                             [](const EncoderLayer& l) { return std::const_pointer_cast<PackedLinear>(l.ffn_in); })
+      .def_property_readonly("ffn_out",
+                             [](const EncoderLayer& l) { return std::const_pointer_cast<PackedLinear>(l.ffn_out); })
+      .def_property_readonly("distance",
+                             [](const EncoderLayer& l) { return std::const_pointer_cast<PackedLinear>(l.distance); });
+  def_vector(layer, "ln1_gamma", &EncoderLayer::ln1_gamma);
+  def_vector(layer, "ln1_beta", &EncoderLayer::ln1_beta);
+  def_vector(layer, "ln2_gamma", &EncoderLayer::ln2_gamma);
+  def_vector(layer, "ln2_beta", &EncoderLayer::ln2_beta);
+
+  py::class_<Encoder>(m, "Encoder", "The encoder core; built by bertcore's model classes.")
+      .def(py::init(&make_encoder), py::arg("config"), py::kw_only(), py::arg("word"),
+           py::arg("position").noconvert(), py::arg("token_type").noconvert(), py::arg("task_type").noconvert(),
+           py::arg("norm_weight").noconvert(), py::arg("norm_bias").noconvert(), py::arg("layers"),
+           py::arg("pooler"), py::arg("projection"), py::arg("isa"))
+      .def("forward", &forward, py::kw_only(), py::arg("ids").noconvert(), py::arg("type_ids").noconvert(),
+           py::arg("task_ids").noconvert(), py::arg("pos_ids").noconvert(), py::arg("row_pos").noconvert(),
+           py::arg("segments").noconvert(), py::arg("key_mask_add").noconvert(), py::arg("seq"),
+           py::arg("last_hidden").noconvert(), py::arg("pooled").noconvert(), py::arg("hidden_states"),
+           py::arg("attentions"), py::arg("num_threads"),
+           "Runs the encoder on a packed token batch (see bertcore.batching for how it is built).")
+      .def_property_readonly("config", &Encoder::config)
       .def_property_readonly("isa", [](const Encoder& e) { return std::string(isa_name(e.kernels().isa)); })
       .def_property_readonly("has_pooler", &Encoder::has_pooler)
       .def_property_readonly("workspace_bytes", &Encoder::workspace_bytes)
-      .def("release_workspace", &Encoder::release_workspace)
-      .def("set_profiling", &Encoder::set_profiling, py::arg("on"),
-           "Start (and reset) or stop accumulating per-stage wall time over forward calls.")
-      .def("profile", [](const Encoder& e) {
-        py::dict d;
-        const auto p = e.profile();
-        for (int i = 0; i < Encoder::kStages; ++i) d[Encoder::stage_name(i)] = p[i];
-        return d;
-      }, "Seconds spent per stage since set_profiling(True).");
+      .def("release_workspace", &Encoder::release_workspace);
 }
 
 }  // namespace bertcore::bindings

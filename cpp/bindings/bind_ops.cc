@@ -159,7 +159,7 @@ FloatArray embeddings_op(const Int64Array& ids, const Int64Array& type_ids, cons
   float* op = out.mutable_data();
   const int64_t *ip = ids.data(), *tp = type_ids.data();
   py::gil_scoped_release release;
-  embeddings(kt, e, ip, tp, pp, tokens, op, num_threads);
+  embeddings(kt, e, ip, tp, nullptr, pp, tokens, op, num_threads);
   return out;
 }
 
@@ -174,6 +174,13 @@ Activation parse_activation(const std::string& name) {
     throw std::invalid_argument("unknown activation '" + name + "'; supported: " + known);
   }
   return it->second;
+}
+
+std::string activation_name(Activation act) {
+  for (const auto& kv : activation_map()) {
+    if (kv.second == act) return kv.first;
+  }
+  return "identity";
 }
 
 std::vector<std::string> activation_names() {

@@ -62,6 +62,8 @@ inline const KernelTable& table_for(const std::string& name) {
 
 // Hugging Face hidden_act name -> Activation; ValueError for an unknown one.
 Activation parse_activation(const std::string& name);
+// The first Hugging Face name of an Activation (several names share a formula).
+std::string activation_name(Activation act);
 std::vector<std::string> activation_names();
 
 void register_cpu(py::module_& m);

@@ -25,6 +25,7 @@ from .models.auto import AutoConfig, AutoModel, AutoModelForSequenceClassificati
 from .models.bert import BertForSequenceClassification, BertModel
 from .models.distilbert import DistilBertConfig, DistilBertForSequenceClassification, DistilBertModel
 from .models.electra import ElectraConfig, ElectraForSequenceClassification, ElectraModel
+from .models.ernie import ErnieConfig, ErnieForSequenceClassification, ErnieModel
 from .models.roberta import (
     CamembertConfig,
     CamembertForSequenceClassification,
@@ -73,6 +74,9 @@ __all__ = [
     "ElectraConfig",
     "ElectraForSequenceClassification",
     "ElectraModel",
+    "ErnieConfig",
+    "ErnieForSequenceClassification",
+    "ErnieModel",
     "ModelOutput",
     "PretrainedConfig",
     "RobertaConfig",

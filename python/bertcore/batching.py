@@ -25,6 +25,7 @@ class TokenBatch:
 
     Attributes:
         ids, type_ids, pos_ids: [rows] per computed row.
+        task_ids: [rows] task type ids (ERNIE), or None when the model has no task types.
         row_pos: [rows] position of each row in its sequence; None for the dense layout.
         segments: [batch, 4] per sequence: first row, row count, first key row, key count.
         key_mask_add: [rows] additive key mask (0 or finfo(float32).min), or None when every key is kept.
@@ -33,6 +34,7 @@ class TokenBatch:
 
     ids: IntArray
     type_ids: IntArray
+    task_ids: Optional[IntArray]
     pos_ids: IntArray
     row_pos: Optional[IntArray]
     segments: IntArray
@@ -40,7 +42,9 @@ class TokenBatch:
     skipped: bool
 
 
-def _dense(ids: IntArray, types: IntArray, positions: IntArray, keep: Optional[BoolArray]) -> TokenBatch:
+def _dense(
+    ids: IntArray, types: IntArray, tasks: Optional[IntArray], positions: IntArray, keep: Optional[BoolArray]
+) -> TokenBatch:
     batch, seq = ids.shape
     starts = np.arange(batch, dtype=np.int64) * seq
     lengths = np.full(batch, seq, dtype=np.int64)
@@ -48,12 +52,14 @@ def _dense(ids: IntArray, types: IntArray, positions: IntArray, keep: Optional[B
     mask_add = None
     if keep is not None and not keep.all():
         mask_add = np.where(keep.ravel(), np.float32(0.0), np.finfo(np.float32).min).astype(np.float32)
-    return TokenBatch(ids.ravel(), types.ravel(), positions.ravel(), None, segments, mask_add, False)
+    flat_tasks = None if tasks is None else tasks.ravel()
+    return TokenBatch(ids.ravel(), types.ravel(), flat_tasks, positions.ravel(), None, segments, mask_add, False)
 
 
 def make_token_batch(
     ids: IntArray,
     types: IntArray,
+    tasks: Optional[IntArray],
     positions: IntArray,
     keep: Optional[BoolArray],
     skip_padding: bool,
@@ -62,6 +68,7 @@ def make_token_batch(
 
     Args:
         ids, types, positions: [batch, seq] int64, C-contiguous.
+        tasks: [batch, seq] int64 task type ids, or None.
         keep: [batch, seq] attention mask as booleans, or None (no padding).
         skip_padding: pack the real tokens. Falls back to the dense layout when nothing would be skipped, and
             when a sequence has no real token at all (transformers then attends uniformly over its padding,
@@ -71,7 +78,7 @@ def make_token_batch(
         The arrays for the core.
     """
     if keep is None or keep.all() or not skip_padding or not keep.any(axis=1).all():
-        return _dense(ids, types, positions, keep)
+        return _dense(ids, types, tasks, positions, keep)
     batch, seq = ids.shape
     rows_sel = keep.copy()
     rows_sel[:, 0] = True  # the pooler's row
@@ -87,6 +94,7 @@ def make_token_batch(
     return TokenBatch(
         np.ascontiguousarray(ids.ravel()[flat]),
         np.ascontiguousarray(types.ravel()[flat]),
+        None if tasks is None else np.ascontiguousarray(tasks.ravel()[flat]),
         np.ascontiguousarray(positions.ravel()[flat]),
         row_pos,
         segments,

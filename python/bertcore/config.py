@@ -74,6 +74,10 @@ class PretrainedConfig:
     model_type: ClassVar[str] = ""
     # Integer fields that must be positive, checked by validate().
     _positive_fields: ClassVar[Tuple[str, ...]] = ()
+    # transformers' attribute_map: the common names (hidden_size, ...) of fields a family names its own way.
+    attribute_map: ClassVar[Dict[str, str]] = {}
+    # position_embedding_type values the family runs.
+    _position_types: ClassVar[Tuple[str, ...]] = SUPPORTED_POSITION_TYPES
 
     id2label: Optional[Dict[int, str]] = None
     label2id: Optional[Dict[str, int]] = None
@@ -108,11 +112,18 @@ class PretrainedConfig:
         self.validate()
 
     def __getattr__(self, name: str) -> Any:
-        # Only reached for names that are not fields: look in the unknown keys of config.json.
+        # Only reached for names that are not fields: a common name of a field, else an unknown key.
+        if name in self.attribute_map:
+            return getattr(self, self.attribute_map[name])
         extra = self.__dict__.get("extra", {})
         if name in extra:
             return extra[name]
         raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
+
+    @property
+    def head_dim(self) -> int:
+        """Size of one attention head: hidden_size / num_attention_heads."""
+        return int(self.hidden_size) // int(self.num_attention_heads)
 
     @property
     def num_labels(self) -> int:
@@ -138,42 +149,38 @@ class PretrainedConfig:
                 'config problem_type="single_label_classification" needs num_labels > 1; for one output use '
                 'problem_type="regression"'
             )
+        if self.model_type:
+            self._check_encoder_settings()
 
-    def _check_heads(self, hidden: str, heads: str) -> None:
-        h, n = getattr(self, hidden), getattr(self, heads)
+    def _check_encoder_settings(self) -> None:
+        """The checks every encoder family shares, on the common field names."""
+        own = self.attribute_map.get
+        h, n = self.hidden_size, self.num_attention_heads
         if h % n != 0:
+            hidden, heads = own("hidden_size", "hidden_size"), own("num_attention_heads", "num_attention_heads")
             raise ValueError(
                 f"config {hidden} ({h}) is not a multiple of {heads} ({n}); every head must get "
                 f"{hidden} / {heads} features"
             )
-
-    def _check_activation(self, name: str) -> None:
-        value = getattr(self, name)
-        if not isinstance(value, str) or value not in _core.activation_names():
+        act = self.hidden_act
+        if not isinstance(act, str) or act not in _core.activation_names():
             raise ValueError(
-                f"config {name} {value!r} is not supported; supported: "
+                f"config {own('hidden_act', 'hidden_act')} {act!r} is not supported; supported: "
                 f"{', '.join(sorted(_core.activation_names()))}"
             )
-
-    def _check_eps(self, name: str) -> None:
-        value = getattr(self, name)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-            raise ValueError(f"config {name} must be a positive number, got {value!r}")
-
-    def _check_encoder_only(self) -> None:
+        eps = self.layer_norm_eps
+        if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not eps > 0:
+            raise ValueError(f"config layer_norm_eps must be a positive number, got {eps!r}")
         if self._setting("is_decoder", False) or self._setting("add_cross_attention", False):
             raise ValueError(
                 "this config describes a decoder (is_decoder / add_cross_attention); "
                 "bertcore runs encoders only"
             )
-
-    def _check_absolute_positions(self, allow_relative: bool = False) -> None:
         kind = self._setting("position_embedding_type", None)
-        allowed = SUPPORTED_POSITION_TYPES + (RELATIVE_POSITION_TYPES if allow_relative else ())
-        if kind is not None and kind not in allowed:
+        if kind is not None and kind not in self._position_types:
             raise ValueError(
                 f"config position_embedding_type {kind!r} is not supported for {type(self).__name__}; "
-                f"supported: {', '.join(allowed)}"
+                f"supported: {', '.join(self._position_types)}"
             )
 
     @property
@@ -294,6 +301,7 @@ class BertConfig(PretrainedConfig):
     """
 
     model_type: ClassVar[str] = "bert"
+    _position_types: ClassVar[Tuple[str, ...]] = SUPPORTED_POSITION_TYPES + RELATIVE_POSITION_TYPES
     _positive_fields: ClassVar[Tuple[str, ...]] = (
         "vocab_size",
         "hidden_size",
@@ -320,19 +328,6 @@ class BertConfig(PretrainedConfig):
     position_embedding_type: str = "absolute"
     is_decoder: bool = False
     add_cross_attention: bool = False
-
-    @property
-    def head_dim(self) -> int:
-        """Size of one attention head: hidden_size / num_attention_heads."""
-        return self.hidden_size // self.num_attention_heads
-
-    def validate(self) -> None:
-        super().validate()
-        self._check_heads("hidden_size", "num_attention_heads")
-        self._check_activation("hidden_act")
-        self._check_eps("layer_norm_eps")
-        self._check_absolute_positions(allow_relative=True)
-        self._check_encoder_only()
 
     @classmethod
     def _normalise(cls, known: Dict[str, Any]) -> None:

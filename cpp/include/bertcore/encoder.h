@@ -23,9 +23,9 @@ struct EncoderConfig {
   int64_t vocab = 0;
   int64_t max_positions = 0;
   int64_t type_vocab = 0;      // 0: no token type embeddings (DistilBERT)
+  int64_t task_type_vocab = 0;  // 0: no task type embeddings (all but ERNIE with use_task_id)
   int64_t embedding_size = 0;  // width of the embedding tables; 0 = hidden. Else emb_project maps it to hidden.
   float eps = 1e-12f;          // every LayerNorm
-  float emb_eps = 0.0f;        // the embeddings LayerNorm; 0 = eps
   Activation act = Activation::kGeluErf;
   bool absolute_positions = true;
   int relative_attention = 0;  // 0: none, 1: relative_key, 2: relative_key_query (transformers 4.x)
@@ -42,7 +42,7 @@ struct EncoderLayer {
 };
 
 struct EncoderWeights {
-  AlignedBuffer word, position, token_type, emb_ln_gamma, emb_ln_beta;
+  AlignedBuffer word, position, token_type, task_type, emb_ln_gamma, emb_ln_beta;
   std::shared_ptr<const PackedLinear> emb_project;  // [hidden, embedding_size] when the sizes differ
   std::vector<EncoderLayer> layers;
   std::shared_ptr<const PackedLinear> pooler;  // null without a pooling layer
@@ -56,6 +56,7 @@ struct TokenBatch {
   int64_t rows = 0;  // rows computed
   const int64_t* ids = nullptr;       // [rows]
   const int64_t* type_ids = nullptr;  // [rows]
+  const int64_t* task_ids = nullptr;  // [rows] task type ids; null when the encoder has no task types
   const int64_t* pos_ids = nullptr;   // [rows] position-embedding index
   const int64_t* row_pos = nullptr;   // [rows] position of the row in its sequence; null when rows == batch*seq
   const AttentionSegment* segments = nullptr;  // [batch]; a sequence's first row is its position 0 (pooler)
@@ -87,12 +88,6 @@ class Encoder {
   // Frees the scratch buffers (they are re-made on the next call).
   void release_workspace();
 
-  // Per-stage wall time, accumulated over forward calls while profiling is on (for the benchmarks).
-  enum Stage { kEmbeddings, kQkv, kAttention, kAttnOut, kFfnIn, kFfnOut, kLayerNorm, kPooler, kCopyOut, kStages };
-  static const char* stage_name(int stage);
-  void set_profiling(bool on);
-  std::array<double, kStages> profile() const { return stage_seconds_; }
-
  private:
   EncoderConfig config_;
   EncoderWeights weights_;
@@ -109,8 +104,6 @@ class Encoder {
   int64_t workspace_rows_ = 0;
 
   AlignedBuffer x_, xe_, qkv_, ctx_, tmp_, ffn_, pool_in_;
-  bool profiling_ = false;
-  std::array<double, kStages> stage_seconds_{};
 };
 
 }  // namespace bertcore

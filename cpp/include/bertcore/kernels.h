@@ -57,10 +57,6 @@ struct KernelTable {
   void (*softmax)(float* x, int64_t n) = nullptr;
   // In place: x = softmax(x * scale + mask), attention's row in transformers' order; mask may be null.
   void (*softmax_scaled)(float* x, int64_t n, float scale, const float* mask) = nullptr;
-  // Returns sum_i a[i] * b[i].
-  float (*dot)(const float* a, const float* b, int64_t n) = nullptr;
-  // y += alpha * x.
-  void (*axpy)(float alpha, const float* x, float* y, int64_t n) = nullptr;
   // y = a + b (+ c when c is not null). y may alias a.
   void (*add3)(const float* a, const float* b, const float* c, float* y, int64_t n) = nullptr;
 
@@ -87,14 +83,17 @@ Isa isa_from_environment();
 namespace kernels_scalar {
 void register_gemm(KernelTable* t);
 void register_rows(KernelTable* t);
+void register_probes(KernelTable* t);
 }  // namespace kernels_scalar
 namespace kernels_avx2 {
 void register_gemm(KernelTable* t);
 void register_rows(KernelTable* t);
+void register_probes(KernelTable* t);
 }  // namespace kernels_avx2
 namespace kernels_avx512 {
 void register_gemm(KernelTable* t);
 void register_rows(KernelTable* t);
+void register_probes(KernelTable* t);
 }  // namespace kernels_avx512
 
 }  // namespace bertcore

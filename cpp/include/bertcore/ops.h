@@ -54,13 +54,15 @@ struct EmbeddingTables {
   int64_t max_positions = 0;
   const float* token_type = nullptr;
   int64_t type_vocab = 0;
+  const float* task_type = nullptr;  // ERNIE's task type table, added last
+  int64_t task_vocab = 0;
   const float* ln_gamma = nullptr;
   const float* ln_beta = nullptr;
   int64_t hidden = 0;
   float eps = 1e-12f;
 };
 void embeddings(const KernelTable& kt, const EmbeddingTables& tables, const int64_t* ids, const int64_t* type_ids,
-                const int64_t* pos_ids, int64_t tokens, float* out, int num_threads);
+                const int64_t* task_ids, const int64_t* pos_ids, int64_t tokens, float* out, int num_threads);
 
 // Which rows of a packed token matrix belong to one sequence. Rows [row_begin, row_begin + row_count) are its
 // queries; rows [key_begin, key_begin + key_count) (a sub-range) are its keys and values.

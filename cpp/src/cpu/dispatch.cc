@@ -1,7 +1,6 @@
 // Builds one kernel table per instruction-set family and picks the active one (BERTCORE_ISA or the best the
 // CPU supports). Compiled with baseline flags: it only stores pointers into the per-ISA files.
 #include <atomic>
-#include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
@@ -11,18 +10,6 @@
 namespace bertcore {
 namespace {
 
-// BERTCORE_GEMM_BLOCKING="kc,mc,nc" overrides the GEMM cache blocking of every family (a tuning knob for
-// benchmarks on other CPUs; MR and NR are fixed by the register tile). Malformed values are ignored.
-void apply_blocking_override(KernelTable* t) {
-  const char* env = std::getenv("BERTCORE_GEMM_BLOCKING");
-  if (env == nullptr) return;
-  long kc = 0, mc = 0, nc = 0;
-  if (std::sscanf(env, "%ld,%ld,%ld", &kc, &mc, &nc) != 3 || kc <= 0 || mc <= 0 || nc <= 0) return;
-  t->gemm_kc = static_cast<int>(kc);
-  t->gemm_mc = static_cast<int>((mc + t->gemm_mr - 1) / t->gemm_mr * t->gemm_mr);
-  t->gemm_nc = static_cast<int>((nc + t->gemm_nr - 1) / t->gemm_nr * t->gemm_nr);
-}
-
 KernelTable build(Isa isa) {
   KernelTable t;
   t.isa = isa;
@@ -30,21 +17,23 @@ KernelTable build(Isa isa) {
     case Isa::kScalar:
       kernels_scalar::register_gemm(&t);
       kernels_scalar::register_rows(&t);
+      kernels_scalar::register_probes(&t);
       break;
     case Isa::kAvx2:
 #ifdef BERTCORE_HAVE_X86_KERNELS
       kernels_avx2::register_gemm(&t);
       kernels_avx2::register_rows(&t);
+      kernels_avx2::register_probes(&t);
 #endif
       break;
     case Isa::kAvx512:
 #ifdef BERTCORE_HAVE_X86_KERNELS
       kernels_avx512::register_gemm(&t);
       kernels_avx512::register_rows(&t);
+      kernels_avx512::register_probes(&t);
 #endif
       break;
   }
-  apply_blocking_override(&t);
   return t;
 }
 

@@ -1,4 +1,4 @@
-// Row kernels (layer norm, activations, softmax, dot, axpy, add, scale, dense-layer epilogue), written once
+// Row kernels (layer norm, activations, softmax, add, dense-layer epilogue), written once
 // over the Vec type of simd.h and compiled once per family by the shim files rows_<isa>.cc.
 //
 // Contract: each function works on one contiguous row of n >= 0 floats, any alignment; tails shorter than a
@@ -172,28 +172,6 @@ void softmax_scaled_impl(float* x, int64_t n, float scale, const float* mask) {
   softmax_row<true>(x, n, scale, mask);
 }
 
-float dot_impl(const float* a, const float* b, int64_t n) {
-  VT acc0 = V::zero(), acc1 = V::zero();
-  int64_t i = 0;
-  for (; i + 2 * W <= n; i += 2 * W) {
-    acc0 = V::fma(V::load(a + i), V::load(b + i), acc0);
-    acc1 = V::fma(V::load(a + i + W), V::load(b + i + W), acc1);
-  }
-  for (; i + W <= n; i += W) acc0 = V::fma(V::load(a + i), V::load(b + i), acc0);
-  if (i < n) acc1 = V::fma(V::load_tail(a + i, n - i, 0.0f), V::load_tail(b + i, n - i, 0.0f), acc1);
-  return V::reduce_add(V::add(acc0, acc1));
-}
-
-void axpy_impl(float alpha, const float* x, float* y, int64_t n) {
-  const VT a = V::set1(alpha);
-  int64_t i = 0;
-  for (; i + W <= n; i += W) V::store(y + i, V::fma(a, V::load(x + i), V::load(y + i)));
-  if (i < n) {
-    const int64_t r = n - i;
-    V::store_tail(y + i, V::fma(a, V::load_tail(x + i, r, 0.0f), V::load_tail(y + i, r, 0.0f)), r);
-  }
-}
-
 void add3_impl(const float* a, const float* b, const float* c, float* y, int64_t n) {
   int64_t i = 0;
   for (; i + W <= n; i += W) {
@@ -209,35 +187,6 @@ void add3_impl(const float* a, const float* b, const float* c, float* y, int64_t
   }
 }
 
-// Twelve independent accumulator chains hide the FMA latency (4 cycles x 2 ports, plus headroom). Each chain
-// starts from a different value: identical chains would be merged by the compiler into one, which measures
-// latency instead of throughput. The sum is kept live through a volatile store.
-double fma_probe_impl(int64_t iters) {
-  VT a0 = V::set1(1.00f), a1 = V::set1(1.01f), a2 = V::set1(1.02f), a3 = V::set1(1.03f);
-  VT a4 = V::set1(1.04f), a5 = V::set1(1.05f), a6 = V::set1(1.06f), a7 = V::set1(1.07f);
-  VT a8 = V::set1(1.08f), a9 = V::set1(1.09f), a10 = V::set1(1.10f), a11 = V::set1(1.11f);
-  const VT m = V::set1(0.999999f), c = V::set1(1e-7f);
-  for (int64_t i = 0; i < iters; ++i) {
-    a0 = V::fma(a0, m, c);
-    a1 = V::fma(a1, m, c);
-    a2 = V::fma(a2, m, c);
-    a3 = V::fma(a3, m, c);
-    a4 = V::fma(a4, m, c);
-    a5 = V::fma(a5, m, c);
-    a6 = V::fma(a6, m, c);
-    a7 = V::fma(a7, m, c);
-    a8 = V::fma(a8, m, c);
-    a9 = V::fma(a9, m, c);
-    a10 = V::fma(a10, m, c);
-    a11 = V::fma(a11, m, c);
-  }
-  VT s = V::add(V::add(V::add(a0, a1), V::add(a2, a3)), V::add(V::add(a4, a5), V::add(a6, a7)));
-  s = V::add(s, V::add(V::add(a8, a9), V::add(a10, a11)));
-  volatile float sink = V::reduce_add(s);
-  (void)sink;
-  return 2.0 * 12.0 * static_cast<double>(W) * static_cast<double>(iters);
-}
-
 }  // namespace
 
 void register_rows(KernelTable* t) {
@@ -246,10 +195,7 @@ void register_rows(KernelTable* t) {
   t->activation = activation_impl;
   t->softmax = softmax_impl;
   t->softmax_scaled = softmax_scaled_impl;
-  t->dot = dot_impl;
-  t->axpy = axpy_impl;
   t->add3 = add3_impl;
-  t->fma_probe = fma_probe_impl;
 }
 
 }  // namespace BERTCORE_KNS

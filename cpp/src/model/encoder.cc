@@ -4,7 +4,6 @@
 #include "bertcore/encoder.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <memory>
 #include <cstring>
@@ -41,7 +40,7 @@ void check_vector(const AlignedBuffer& b, int64_t n, const std::string& name) {
 Encoder::Encoder(const EncoderConfig& c, EncoderWeights weights, const KernelTable& kt)
     : config_(c), weights_(std::move(weights)), kt_(&kt) {
   if (c.hidden <= 0 || c.heads <= 0 || c.layers < 0 || c.intermediate <= 0 || c.vocab <= 0 ||
-      c.type_vocab < 0 || c.embedding_size < 0 || (c.absolute_positions && c.max_positions <= 0)) {
+      c.type_vocab < 0 || c.task_type_vocab < 0 || c.embedding_size < 0 || (c.absolute_positions && c.max_positions <= 0)) {
     throw std::invalid_argument("encoder config has a non-positive size");
   }
   if (c.relative_attention < 0 || c.relative_attention > 2) {
@@ -59,6 +58,7 @@ Encoder::Encoder(const EncoderConfig& c, EncoderWeights weights, const KernelTab
   check_vector(weights_.word, c.vocab * e, "word embeddings");
   if (c.absolute_positions) check_vector(weights_.position, c.max_positions * e, "position embeddings");
   check_vector(weights_.token_type, c.type_vocab * e, "token type embeddings");
+  check_vector(weights_.task_type, c.task_type_vocab * e, "task type embeddings");
   check_vector(weights_.emb_ln_gamma, e, "embeddings LayerNorm weight");
   check_vector(weights_.emb_ln_beta, e, "embeddings LayerNorm bias");
   if (e != h) {
@@ -133,41 +133,6 @@ void Encoder::release_workspace() {
   pool_in_.resize(0);
 }
 
-const char* Encoder::stage_name(int stage) {
-  static const char* const names[kStages] = {"embeddings", "qkv",     "attention",  "attn_out", "ffn_in",
-                                             "ffn_out",    "layer_norm", "pooler",  "copy_out"};
-  return stage >= 0 && stage < kStages ? names[stage] : "unknown";
-}
-
-void Encoder::set_profiling(bool on) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  profiling_ = on;
-  stage_seconds_.fill(0.0);
-}
-
-namespace {
-
-// Adds the time since the last mark to one stage when profiling; a no-op otherwise.
-class StageClock {
- public:
-  StageClock(bool on, std::array<double, Encoder::kStages>* acc) : on_(on), acc_(acc) {
-    if (on_) last_ = std::chrono::steady_clock::now();
-  }
-  void mark(int stage) {
-    if (!on_) return;
-    const auto now = std::chrono::steady_clock::now();
-    (*acc_)[stage] += std::chrono::duration<double>(now - last_).count();
-    last_ = now;
-  }
-
- private:
-  bool on_;
-  std::array<double, Encoder::kStages>* acc_;
-  std::chrono::steady_clock::time_point last_;
-};
-
-}  // namespace
-
 void Encoder::scatter_rows(const TokenBatch& tokens, const float* src, float* dst) const {
   const int64_t h = config_.hidden;
   const size_t row_bytes = static_cast<size_t>(h) * sizeof(float);
@@ -214,6 +179,10 @@ void Encoder::forward(const TokenBatch& tk, const EncoderOutputs& out, int num_t
     throw std::invalid_argument("attentions needs one buffer per layer");
   }
   if (out.pooled != nullptr && weights_.pooler == nullptr) throw std::invalid_argument("this encoder has no pooler");
+  if ((tk.task_ids != nullptr) != (c.task_type_vocab > 0)) {
+    throw std::invalid_argument(c.task_type_vocab > 0 ? "this encoder needs task type ids"
+                                                      : "this encoder has no task type embeddings");
+  }
 
   std::lock_guard<std::mutex> lock(mutex_);
   const int64_t h = c.hidden, t = tk.rows, inter = c.intermediate;
@@ -222,7 +191,6 @@ void Encoder::forward(const TokenBatch& tk, const EncoderOutputs& out, int num_t
   float* x = x_.data();
   float* tmp = tmp_.data();
 
-  StageClock clock(profiling_, &stage_seconds_);
   EmbeddingTables e;
   e.word = weights_.word.data();
   e.vocab = c.vocab;
@@ -230,27 +198,26 @@ void Encoder::forward(const TokenBatch& tk, const EncoderOutputs& out, int num_t
   e.max_positions = c.max_positions;
   e.token_type = c.type_vocab > 0 ? weights_.token_type.data() : nullptr;
   e.type_vocab = c.type_vocab;
+  e.task_type = c.task_type_vocab > 0 ? weights_.task_type.data() : nullptr;
+  e.task_vocab = c.task_type_vocab;
   e.ln_gamma = weights_.emb_ln_gamma.data();
   e.ln_beta = weights_.emb_ln_beta.data();
   e.hidden = c.embedding_size > 0 ? c.embedding_size : h;
-  e.eps = c.emb_eps > 0.0f ? c.emb_eps : c.eps;
+  e.eps = c.eps;
   if (weights_.emb_project != nullptr) {
-    embeddings(kt, e, tk.ids, tk.type_ids, tk.pos_ids, t, xe_.data(), num_threads);
+    embeddings(kt, e, tk.ids, tk.type_ids, tk.task_ids, tk.pos_ids, t, xe_.data(), num_threads);
     linear(kt, xe_.data(), t, e.hidden, *weights_.emb_project, x, h, Activation::kIdentity, nullptr, 0,
            num_threads);
   } else {
-    embeddings(kt, e, tk.ids, tk.type_ids, tk.pos_ids, t, x, num_threads);
+    embeddings(kt, e, tk.ids, tk.type_ids, tk.task_ids, tk.pos_ids, t, x, num_threads);
   }
-  clock.mark(kEmbeddings);
   if (!out.hidden_states.empty()) scatter_rows(tk, x, out.hidden_states[0]);
-  clock.mark(kCopyOut);
 
   const int64_t head_dim = h / c.heads;
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
   for (int64_t li = 0; li < c.layers; ++li) {
     const EncoderLayer& l = weights_.layers[li];
     linear(kt, x, t, h, *l.qkv, qkv_.data(), 3 * h, Activation::kIdentity, nullptr, 0, num_threads);
-    clock.mark(kQkv);
     RelativePositions rel;
     if (c.relative_attention != 0) {
       rel.table = l.distance.get();
@@ -260,22 +227,14 @@ void Encoder::forward(const TokenBatch& tk, const EncoderOutputs& out, int num_t
     attention(kt, qkv_.data(), tk.segments, tk.batch, c.heads, head_dim, tk.key_mask_add, scale, ctx_.data(),
               out.attentions.empty() ? nullptr : out.attentions[li], tk.seq, tk.row_pos, num_threads,
               c.relative_attention != 0 ? &rel : nullptr);
-    clock.mark(kAttention);
     linear(kt, ctx_.data(), t, h, *l.attn_out, tmp, h, Activation::kIdentity, x, h, num_threads);
-    clock.mark(kAttnOut);
     layer_norm_rows(kt, tmp, tmp, t, h, l.ln1_gamma.data(), l.ln1_beta.data(), c.eps, num_threads);
-    clock.mark(kLayerNorm);
     linear(kt, tmp, t, h, *l.ffn_in, ffn_.data(), inter, c.act, nullptr, 0, num_threads);
-    clock.mark(kFfnIn);
     linear(kt, ffn_.data(), t, inter, *l.ffn_out, x, h, Activation::kIdentity, tmp, h, num_threads);
-    clock.mark(kFfnOut);
     layer_norm_rows(kt, x, x, t, h, l.ln2_gamma.data(), l.ln2_beta.data(), c.eps, num_threads);
-    clock.mark(kLayerNorm);
     if (!out.hidden_states.empty()) scatter_rows(tk, x, out.hidden_states[li + 1]);
-    clock.mark(kCopyOut);
   }
   scatter_rows(tk, x, out.last_hidden);
-  clock.mark(kCopyOut);
 
   if (out.pooled != nullptr) {
     if (pool_in_.size() < tk.batch * h || pool_in_.size() > 2 * tk.batch * h) pool_in_.resize(tk.batch * h);
@@ -284,7 +243,6 @@ void Encoder::forward(const TokenBatch& tk, const EncoderOutputs& out, int num_t
     }
     linear(kt, pool_in_.data(), tk.batch, h, *weights_.pooler, out.pooled, h, Activation::kTanh, nullptr, 0,
            num_threads);
-    clock.mark(kPooler);
   }
 }
 

@@ -1,5 +1,6 @@
-// Embeddings: (word + token type) + absolute position, then LayerNorm, in transformers' order of additions;
-// token types and positions are optional (DistilBERT has no token types; relative-position models no positions).
+// Embeddings: ((word + token type) + absolute position) + task type, then LayerNorm, in transformers' order of
+// additions; all but the word table are optional (DistilBERT has no token types, relative-position models no
+// positions, only ERNIE has task types).
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -22,11 +23,12 @@ void check_range(const int64_t* idx, int64_t tokens, int64_t limit, const char* 
 }  // namespace
 
 void embeddings(const KernelTable& kt, const EmbeddingTables& e, const int64_t* ids, const int64_t* type_ids,
-                const int64_t* pos_ids, int64_t tokens, float* out, int num_threads) {
+                const int64_t* task_ids, const int64_t* pos_ids, int64_t tokens, float* out, int num_threads) {
   if (tokens <= 0) return;
   check_range(ids, tokens, e.vocab, "input_ids");
   if (e.token_type != nullptr) check_range(type_ids, tokens, e.type_vocab, "token_type_ids");
   if (e.position != nullptr) check_range(pos_ids, tokens, e.max_positions, "position_ids");
+  if (e.task_type != nullptr) check_range(task_ids, tokens, e.task_vocab, "task_type_ids");
   const int64_t h = e.hidden;
   parallel_for(tokens, num_threads, threads_for_elements(tokens * h, num_threads), [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
@@ -40,6 +42,7 @@ void embeddings(const KernelTable& kt, const EmbeddingTables& e, const int64_t* 
       } else {
         std::memcpy(row, word, static_cast<size_t>(h) * sizeof(float));
       }
+      if (e.task_type != nullptr) kt.add3(row, e.task_type + task_ids[t] * h, nullptr, row, h);
       kt.layer_norm(row, row, e.ln_gamma, e.ln_beta, h, e.eps);
     }
   });

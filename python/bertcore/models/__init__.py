@@ -1,1 +1,1 @@
-"""The encoder model families, one module each, on the shared loading and call path of ``base.py``."""
+"""The encoder model families: one spec each (``spec.py``) on the shared loading and call path of ``base.py``."""

@@ -3,40 +3,44 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Dict, Iterable, Mapping, Optional, Type
+from typing import Any, ClassVar, Dict, Iterable, Mapping, Optional, Tuple, Type
 
-from ..config import BertConfig, PathLike, PretrainedConfig, read_pretrained_config
+from ..config import PathLike, PretrainedConfig, read_pretrained_config
 from ..hub import resolve_model_dir
-from .albert import AlbertConfig, AlbertForSequenceClassification, AlbertModel
+from .albert import AlbertForSequenceClassification, AlbertModel
 from .base import EncoderModel
 from .bert import BertForSequenceClassification, BertModel
 from .classification import SequenceClassifier
-from .distilbert import DistilBertConfig, DistilBertForSequenceClassification, DistilBertModel
-from .electra import ElectraConfig, ElectraForSequenceClassification, ElectraModel
+from .distilbert import DistilBertForSequenceClassification, DistilBertModel
+from .electra import ElectraForSequenceClassification, ElectraModel
+from .ernie import ErnieForSequenceClassification, ErnieModel
 from .roberta import (
-    CamembertConfig,
     CamembertForSequenceClassification,
     CamembertModel,
-    RobertaConfig,
     RobertaForSequenceClassification,
     RobertaModel,
-    XLMRobertaConfig,
     XLMRobertaForSequenceClassification,
     XLMRobertaModel,
 )
 
-CONFIG_CLASSES: Dict[str, Type[PretrainedConfig]] = {
-    c.model_type: c
-    for c in (
-        BertConfig,
-        RobertaConfig,
-        XLMRobertaConfig,
-        CamembertConfig,
-        DistilBertConfig,
-        AlbertConfig,
-        ElectraConfig,
-    )
+# Every family's sequence classification class; the model class and the config class follow from its spec.
+_CLASSIFIERS: Tuple[Type[SequenceClassifier], ...] = (
+    BertForSequenceClassification,
+    RobertaForSequenceClassification,
+    XLMRobertaForSequenceClassification,
+    CamembertForSequenceClassification,
+    DistilBertForSequenceClassification,
+    AlbertForSequenceClassification,
+    ElectraForSequenceClassification,
+    ErnieForSequenceClassification,
+)
+SEQUENCE_CLASSIFICATION_CLASSES: Dict[str, Type[SequenceClassifier]] = {
+    c.base_class.spec.model_type: c for c in _CLASSIFIERS
 }
+MODEL_CLASSES: Dict[str, Type[EncoderModel]] = {
+    t: c.base_class for t, c in SEQUENCE_CLASSIFICATION_CLASSES.items()
+}
+CONFIG_CLASSES: Dict[str, Type[PretrainedConfig]] = {t: m.spec.config_class for t, m in MODEL_CLASSES.items()}
 
 
 def unsupported_model_type(model_type: Any, supported: Iterable[str], what: str = "bertcore") -> ValueError:
@@ -110,27 +114,6 @@ class AutoConfig:
         )
 
 
-MODEL_CLASSES: Dict[str, Type[EncoderModel]] = {
-    "bert": BertModel,
-    "roberta": RobertaModel,
-    "xlm-roberta": XLMRobertaModel,
-    "camembert": CamembertModel,
-    "distilbert": DistilBertModel,
-    "albert": AlbertModel,
-    "electra": ElectraModel,
-}
-
-SEQUENCE_CLASSIFICATION_CLASSES: Dict[str, Type[SequenceClassifier]] = {
-    "bert": BertForSequenceClassification,
-    "roberta": RobertaForSequenceClassification,
-    "xlm-roberta": XLMRobertaForSequenceClassification,
-    "camembert": CamembertForSequenceClassification,
-    "distilbert": DistilBertForSequenceClassification,
-    "albert": AlbertForSequenceClassification,
-    "electra": ElectraForSequenceClassification,
-}
-
-
 class _AutoClass:
     _mapping: ClassVar[Dict[str, Any]] = {}
     _what: ClassVar[str] = ""
@@ -183,7 +166,7 @@ class _AutoClass:
 
 class AutoModel(_AutoClass):
     """Loads the encoder model its config.json names (``bert``, ``roberta``, ``xlm-roberta``, ``camembert``,
-    ``distilbert``, ``albert``, ``electra``), like transformers' ``AutoModel``.
+    ``distilbert``, ``albert``, ``electra``, ``ernie``), like transformers' ``AutoModel``.
 
     Example:
         >>> model = AutoModel.from_pretrained("path/to/model")

@@ -7,7 +7,6 @@ problem type from config.json, else inferred from ``num_labels`` and the labels'
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any, ClassVar, Dict, List, Optional, Tuple, Type, TypeVar, Union
 
 import numpy as np
@@ -16,9 +15,10 @@ import numpy.typing as npt
 from ..config import PathLike, PretrainedConfig
 from ..inputs import as_numpy
 from ..outputs import SequenceClassifierOutput
-from ..sentence_modules import ACTIVATIONS
+from ..activations import ACTIVATIONS
 from ..weights import Checkpoint
 from .base import EncoderModel
+from .spec import ClassifierSpec
 
 Float64Array = npt.NDArray[np.float64]
 _S = TypeVar("_S", bound="SequenceClassifier")
@@ -34,15 +34,6 @@ def _activation(name: Optional[str], x: Float64Array) -> Float64Array:
     if name not in _HEAD_ACTIVATIONS:
         raise ValueError(f"unknown head activation {name!r}")
     return ACTIVATIONS[_HEAD_ACTIVATIONS[name]](x)
-
-
-@dataclasses.dataclass(frozen=True)
-class HeadStage:
-    """One dense layer of a head: tensors ``<name>.weight``/``<name>.bias`` (checkpoint names, outside the
-    base model's prefix), then ``activation`` ("tanh", "relu", "gelu" or None)."""
-
-    name: str
-    activation: Optional[str]
 
 
 def classification_loss(
@@ -92,22 +83,21 @@ def classification_loss(
 
 
 class SequenceClassifier:
-    """Base of the ``<Family>ForSequenceClassification`` classes: an encoder plus a small head.
-
-    Subclasses set ``base_class`` (the encoder model class), ``head_input`` ("pooler": the encoder's pooler
-    output, or "first_token": the last hidden state at position 0) and ``head`` (the dense layers, the last
-    one giving ``num_labels`` outputs). The encoder is reachable as ``model.<base_model_prefix>`` (e.g.
-    ``model.bert``), as in transformers.
+    """Base of the ``<Family>ForSequenceClassification`` classes: an encoder plus the small head its spec
+    names (``spec.classifier``). Subclasses set ``base_class``, the family's encoder model class. The encoder
+    is reachable as ``model.<base_model_prefix>`` (e.g. ``model.bert``), as in transformers.
     """
 
     base_class: ClassVar[Type[EncoderModel]] = EncoderModel
-    head_input: ClassVar[str] = "first_token"
-    head: ClassVar[Tuple[HeadStage, ...]] = ()
 
     def __init__(self, base: EncoderModel, head_weights: List[Tuple[Float64Array, Float64Array]]) -> None:
         self.base_model = base
         self._head_weights = head_weights
         setattr(self, base.base_model_prefix, base)
+
+    @classmethod
+    def head_spec(cls) -> ClassifierSpec:
+        return cls.base_class.spec.classifier
 
     @property
     def config(self) -> Any:
@@ -163,29 +153,28 @@ class SequenceClassifier:
             FileNotFoundError: the directory, config.json or the weights are missing.
             ValueError: the weights do not match the config, or the head is missing (every tensor is named).
         """
-        base_cls = cls.base_class
-        directory, cfg, threads, isa_name = base_cls._resolve(
+        head = cls.head_spec()
+        base, weights = cls.base_class._load(
             model_dir,
             config,
             num_threads,
             isa,
+            "required" if head.input == "pooler" else "none",
+            lambda ckpt, cfg: cls._read_head(ckpt, cfg.hidden_size, cfg.num_labels),
             local_files_only=local_files_only,
             revision=revision,
             cache_dir=cache_dir,
         )
-        with base_cls._open_checkpoint(directory) as ckpt:
-            pooler = "required" if cls.head_input == "pooler" else "none"
-            encoder = base_cls._build_encoder(cfg, ckpt, isa_name, pooler=pooler)
-            weights = cls._read_head(ckpt, base_cls._core_config_for(cfg)["hidden"], cfg.num_labels)
-        return cls(base_cls(cfg, encoder, threads), weights)
+        return cls(base, weights)
 
     @classmethod
     def _read_head(
         cls, ckpt: Checkpoint, hidden: int, num_labels: int
     ) -> List[Tuple[Float64Array, Float64Array]]:
+        stages = cls.head_spec().stages
         problems: List[str] = []
-        for i, stage in enumerate(cls.head):
-            out = num_labels if i == len(cls.head) - 1 else hidden
+        for i, stage in enumerate(stages):
+            out = num_labels if i == len(stages) - 1 else hidden
             for name, shape in ((stage.name + ".weight", (out, hidden)), (stage.name + ".bias", (out,))):
                 if not ckpt.has_raw(name):
                     problems.append(f"missing tensor {name!r} (expected shape {list(shape)})")
@@ -204,13 +193,13 @@ class SequenceClassifier:
         def read(name: str) -> Float64Array:
             return ckpt.get_raw(name).astype(np.float64)
 
-        return [(read(f"{s.name}.weight"), read(f"{s.name}.bias")) for s in cls.head]
+        return [(read(f"{s.name}.weight"), read(f"{s.name}.bias")) for s in stages]
 
     # ------------------------------------------------------------------ forward
     def logits_from(self, features: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         """The head alone: logits (batch, num_labels) from its input vectors (batch, hidden)."""
         x = np.asarray(features, dtype=np.float64)
-        for stage, (w, b) in zip(self.head, self._head_weights):
+        for stage, (w, b) in zip(self.head_spec().stages, self._head_weights):
             x = _activation(stage.activation, x @ w.T + b)
         return x.astype(np.float32)
 
@@ -225,12 +214,14 @@ class SequenceClassifier:
         output_hidden_states: Optional[bool] = None,
         return_dict: Optional[bool] = None,
         skip_padding: bool = True,
+        *,
+        task_type_ids: Any = None,
         **kwargs: Any,
     ) -> Union[SequenceClassifierOutput, Tuple[Any, ...]]:
         """Runs the encoder and the head, like transformers' ``...ForSequenceClassification.forward``.
 
         Args:
-            input_ids, attention_mask, token_type_ids, position_ids: as for the encoder model.
+            input_ids, attention_mask, token_type_ids, position_ids, task_type_ids: as for the encoder model.
             labels: (batch,) class indices, or (batch, num_labels) targets; gives ``loss``.
             output_attentions, output_hidden_states: also return the encoder's attentions / hidden states.
             return_dict: False returns the plain tuple of the non-None fields.
@@ -239,33 +230,13 @@ class SequenceClassifier:
         Returns:
             ``SequenceClassifierOutput`` with float32 ``logits`` (batch, num_labels) (or its tuple).
         """
-        return self._classify(
-            input_ids, attention_mask, token_type_ids, position_ids, labels,
-            output_attentions, output_hidden_states, return_dict, skip_padding, kwargs,
-        )  # fmt: skip
-
-    forward = __call__
-
-    def _classify(
-        self,
-        input_ids: Any,
-        attention_mask: Any,
-        token_type_ids: Any,
-        position_ids: Any,
-        labels: Any,
-        output_attentions: Optional[bool],
-        output_hidden_states: Optional[bool],
-        return_dict: Optional[bool],
-        skip_padding: bool,
-        kwargs: Dict[str, Any],
-    ) -> Union[SequenceClassifierOutput, Tuple[Any, ...]]:
         base = self.base_model
         kwargs.pop("use_cache", None)
         attn, hidden, as_dict = base._flags(output_attentions, output_hidden_states, return_dict)
         enc = base._encode(
-            input_ids, attention_mask, token_type_ids, position_ids, attn, hidden, skip_padding, kwargs
+            input_ids, attention_mask, token_type_ids, position_ids, task_type_ids, attn, hidden, skip_padding, kwargs
         )
-        if self.head_input == "pooler":
+        if self.head_spec().input == "pooler":
             if enc.pooler_output is None:  # pragma: no cover - loading requires the pooler
                 raise RuntimeError("the encoder has no pooler")
             features = enc.pooler_output
@@ -279,3 +250,5 @@ class SequenceClassifier:
             loss=loss, logits=logits, hidden_states=enc.hidden_states, attentions=enc.attentions
         )
         return out if as_dict else out.to_tuple()
+
+    forward = __call__

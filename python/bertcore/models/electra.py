@@ -8,18 +8,14 @@ i.e. after the projection, as transformers 5.24 records it.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, ClassVar, Dict, Optional, Tuple, Union
+from typing import ClassVar, Optional, Tuple
 
-from .. import _core
 from ..config import PretrainedConfig
 from ..outputs import BaseModelOutputWithPastAndCrossAttentions
-from ..weights import Checkpoint, Shape
-from .base import PlainLoading
+from .base import EncoderModel
 from .bert import BERT_LAYER
-from .classification import HeadStage, SequenceClassifier
-from .loading import WeightPacker, check_checkpoint, core_config, embeddings_expected, linear_expected
-
-PROJECT = "embeddings_project"
+from .classification import SequenceClassifier
+from .spec import ClassifierSpec, EncoderSpec, HeadStage
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,31 +58,23 @@ class ElectraConfig(PretrainedConfig):
     is_decoder: bool = False
     add_cross_attention: bool = False
 
-    @property
-    def head_dim(self) -> int:
-        return self.hidden_size // self.num_attention_heads
 
-    def validate(self) -> None:
-        super().validate()
-        self._check_heads("hidden_size", "num_attention_heads")
-        self._check_activation("hidden_act")
-        self._check_eps("layer_norm_eps")
-        self._check_absolute_positions()
-        self._check_encoder_only()
-
-
-def electra_expected_tensors(config: ElectraConfig) -> Dict[str, Shape]:
-    """Normalised tensor name -> shape for an ElectraModel with this config."""
-    h, e = config.hidden_size, config.embedding_size
-    spec = embeddings_expected(e, config.vocab_size, config.max_position_embeddings, config.type_vocab_size)
-    if e != h:
-        spec.update(linear_expected(PROJECT, h, e))
-    for i in range(config.num_hidden_layers):
-        spec.update(BERT_LAYER.expected(f"encoder.layer.{i}.", h, config.intermediate_size))
-    return spec
+# ElectraClassificationHead: dense + GELU (erf) + out_proj on the first token.
+ELECTRA = EncoderSpec(
+    model_type="electra",
+    config_class=ElectraConfig,
+    prefix="electra",
+    output_class=BaseModelOutputWithPastAndCrossAttentions,
+    layer=BERT_LAYER,
+    classifier=ClassifierSpec(
+        "first_token", (HeadStage("classifier.dense", "gelu"), HeadStage("classifier.out_proj", None))
+    ),
+    pooler=None,
+    projection="embeddings_project",
+)
 
 
-class ElectraModel(PlainLoading):
+class ElectraModel(EncoderModel):
     """An ELECTRA encoder (discriminator or generator), called like transformers' ``ElectraModel``.
 
     Example:
@@ -95,79 +83,8 @@ class ElectraModel(PlainLoading):
         (1, 5, 256)
     """
 
-    config_class = ElectraConfig
-    base_model_prefix = "electra"
-    output_class = BaseModelOutputWithPastAndCrossAttentions
+    spec = ELECTRA
     config: ElectraConfig
-
-    @classmethod
-    def _core_config_for(cls, config: Any) -> Dict[str, Any]:
-        return core_config(
-            hidden=config.hidden_size,
-            heads=config.num_attention_heads,
-            layers=config.num_hidden_layers,
-            intermediate=config.intermediate_size,
-            vocab=config.vocab_size,
-            max_positions=config.max_position_embeddings,
-            type_vocab=config.type_vocab_size,
-            eps=config.layer_norm_eps,
-            activation=config.hidden_act,
-            embedding_size=config.embedding_size,
-        )
-
-    @classmethod
-    def _build_encoder(cls, config: Any, ckpt: Checkpoint, isa: str, pooler: str = "none") -> Any:
-        if pooler != "none":
-            raise ValueError(f"{cls.__name__} has no pooler")
-        check_checkpoint(ckpt, electra_expected_tensors(config), cls.__name__)
-        w = WeightPacker(ckpt, isa)
-        word = w.table("embeddings.word_embeddings.weight")  # first: see WeightPacker.table
-        layers = [w.layer(f"encoder.layer.{i}.", BERT_LAYER) for i in range(config.num_hidden_layers)]
-        project = w.linear(PROJECT) if config.embedding_size != config.hidden_size else None
-        return _core.Encoder(
-            cls._core_config_for(config),
-            word,
-            w.get("embeddings.position_embeddings.weight"),
-            w.get("embeddings.token_type_embeddings.weight"),
-            w.get("embeddings.LayerNorm.weight"),
-            w.get("embeddings.LayerNorm.bias"),
-            layers,
-            None,
-            emb_project=project,
-            isa=isa,
-        )
-
-    def __call__(
-        self,
-        input_ids: Any = None,
-        attention_mask: Any = None,
-        token_type_ids: Any = None,
-        position_ids: Any = None,
-        output_attentions: Optional[bool] = None,
-        output_hidden_states: Optional[bool] = None,
-        return_dict: Optional[bool] = None,
-        use_cache: Optional[bool] = None,
-        skip_padding: bool = True,
-        **kwargs: Any,
-    ) -> Union[BaseModelOutputWithPastAndCrossAttentions, Tuple[Any, ...]]:
-        """Runs the encoder, like transformers' ``ElectraModel.forward``.
-
-        Args:
-            input_ids, attention_mask, token_type_ids, position_ids, output_attentions, return_dict,
-                use_cache, skip_padding: as for :meth:`bertcore.BertModel.__call__` (padded positions are
-                zeros with ``skip_padding``, except position 0).
-            output_hidden_states: also return the first layer's input (after ``embeddings_project``) and
-                every layer's output.
-
-        Returns:
-            ``BaseModelOutputWithPastAndCrossAttentions`` with float32 arrays (or its tuple).
-        """
-        return self._call(  # type: ignore[no-any-return]
-            input_ids, attention_mask, token_type_ids, position_ids,
-            output_attentions, output_hidden_states, return_dict, skip_padding, kwargs,
-        )  # fmt: skip
-
-    forward = __call__
 
 
 class ElectraForSequenceClassification(SequenceClassifier):
@@ -175,5 +92,3 @@ class ElectraForSequenceClassification(SequenceClassifier):
     ``classifier.out_proj`` on the first token's last hidden state."""
 
     base_class = ElectraModel
-    head_input = "first_token"
-    head = (HeadStage("classifier.dense", "gelu"), HeadStage("classifier.out_proj", None))

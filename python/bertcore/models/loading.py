@@ -1,84 +1,86 @@
-"""Where a family's tensors live, checking them against the config, and packing them for the core.
+"""From a spec and a checkpoint to the core encoder: the expected tensors, their check, and the packing.
 
 Names are the normalised ones of :class:`bertcore.weights.Checkpoint` (the base model's prefix removed).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import warnings
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional
 
 import numpy as np
 import numpy.typing as npt
 
 from .. import _core
 from ..config import user_stacklevel
-from ..weights import Checkpoint, Shape, check_tensors
+from ..weights import Checkpoint, check_tensors
+from .spec import EncoderSpec, Shape, linear_shapes
 
 FloatArray = npt.NDArray[np.float32]
 
 # Buffers that transformers saves in some checkpoints; they are not weights.
 IGNORED_BUFFERS = ("embeddings.position_ids", "embeddings.token_type_ids")
+EMBEDDINGS = "embeddings."
+WORD = EMBEDDINGS + "word_embeddings.weight"
+POSITION = EMBEDDINGS + "position_embeddings.weight"
+TOKEN_TYPE = EMBEDDINGS + "token_type_embeddings.weight"
+TASK_TYPE = EMBEDDINGS + "task_type_embeddings.weight"
+NORM = EMBEDDINGS + "LayerNorm"
+
+# Whether to build the pooler: "optional" (warn and go without when the checkpoint lacks it), "required"
+# (a classification head reads it) or "none".
+POOLER_MODES = ("optional", "required", "none")
 
 
-@dataclasses.dataclass(frozen=True)
-class LayerLayout:
-    """Where a post-LayerNorm transformer layer's tensors live, relative to the layer's prefix.
-
-    Each entry names a ``.weight``/``.bias`` pair: the query, key and value projections, the attention output
-    dense and its LayerNorm, the two feed-forward denses and their LayerNorm.
-    """
-
-    query: str
-    key: str
-    value: str
-    attn_out: str
-    attn_norm: str
-    ffn_in: str
-    ffn_out: str
-    ffn_norm: str
-
-    def expected(self, prefix: str, hidden: int, intermediate: int) -> Dict[str, Shape]:
-        """Normalised tensor name -> shape for one layer under ``prefix``."""
-        h, inter = hidden, intermediate
-        shapes = (
-            (self.query, (h, h)),
-            (self.key, (h, h)),
-            (self.value, (h, h)),
-            (self.attn_out, (h, h)),
-            (self.attn_norm, None),
-            (self.ffn_in, (inter, h)),
-            (self.ffn_out, (h, inter)),
-            (self.ffn_norm, None),
-        )
-        spec: Dict[str, Shape] = {}
-        for name, shape in shapes:
-            spec[f"{prefix}{name}.weight"] = shape if shape is not None else (h,)
-            spec[f"{prefix}{name}.bias"] = (shape[0],) if shape is not None else (h,)
-        return spec
+def expected_tensors(spec: EncoderSpec, config: Any, with_pooler: bool) -> Dict[str, Shape]:
+    """Normalised tensor name -> shape for the family's base model with this config."""
+    h, e = config.hidden_size, spec.embedding_size(config)
+    shapes: Dict[str, Shape] = {WORD: (config.vocab_size, e), POSITION: (config.max_position_embeddings, e)}
+    if spec.token_types:
+        shapes[TOKEN_TYPE] = (config.type_vocab_size, e)
+    if spec.task_type_vocab(config):
+        shapes[TASK_TYPE] = (config.task_type_vocab_size, e)
+    shapes[NORM + ".weight"] = (e,)
+    shapes[NORM + ".bias"] = (e,)
+    if spec.has_projection(config):
+        shapes.update(linear_shapes(str(spec.projection), h, e))
+    relative = spec.relative_attention(config)
+    for prefix in spec.layer_schedule(config)[0]:
+        shapes.update(spec.layer.expected(prefix, h, config.intermediate_size))
+        if relative:
+            shapes[prefix + str(spec.layer.distance)] = (2 * config.max_position_embeddings - 1, config.head_dim)
+    if with_pooler and spec.pooler is not None:
+        shapes.update(linear_shapes(spec.pooler, h, h))
+    return shapes
 
 
-def embeddings_expected(
-    width: int,
-    vocab: int,
-    max_positions: Optional[int],
-    type_vocab: Optional[int],
-    prefix: str = "embeddings.",
-) -> Dict[str, Shape]:
-    """The embedding tables and LayerNorm (``None`` sizes: the table does not exist in this family)."""
-    spec: Dict[str, Shape] = {prefix + "word_embeddings.weight": (vocab, width)}
-    if max_positions is not None:
-        spec[prefix + "position_embeddings.weight"] = (max_positions, width)
-    if type_vocab is not None:
-        spec[prefix + "token_type_embeddings.weight"] = (type_vocab, width)
-    spec[prefix + "LayerNorm.weight"] = (width,)
-    spec[prefix + "LayerNorm.bias"] = (width,)
-    return spec
+def core_config(spec: EncoderSpec, config: Any) -> Any:
+    """The ``_core.EncoderConfig`` for a config of this family."""
+    c = _core.EncoderConfig()
+    c.hidden = config.hidden_size
+    c.heads = config.num_attention_heads
+    c.layers = len(spec.layer_schedule(config)[1])
+    c.intermediate = config.intermediate_size
+    c.vocab = config.vocab_size
+    c.max_positions = config.max_position_embeddings
+    c.type_vocab = spec.type_vocab(config)
+    c.task_type_vocab = spec.task_type_vocab(config)
+    c.embedding_size = spec.embedding_size(config)
+    c.eps = float(config.layer_norm_eps)
+    c.activation = config.hidden_act
+    c.relative_attention = spec.relative_attention(config)
+    c.absolute_positions = c.relative_attention == 0
+    return c
 
 
-def linear_expected(name: str, out_features: int, in_features: int) -> Dict[str, Shape]:
-    return {name + ".weight": (out_features, in_features), name + ".bias": (out_features,)}
+def sinusoidal_positions(n_pos: int, dim: int) -> FloatArray:
+    """transformers' ``_create_sinusoidal_embeddings``: (n_pos, dim) float32, sin on even and cos on odd."""
+    j = np.arange(dim)
+    angles = np.arange(n_pos)[:, None] / np.power(10000, 2 * (j // 2) / dim)[None, :]
+    out = np.empty((n_pos, dim), dtype=np.float32)
+    out[:, 0::2] = np.sin(angles[:, 0::2])
+    out[:, 1::2] = np.cos(angles[:, 1::2])
+    return out
 
 
 class WeightPacker:
@@ -95,41 +97,103 @@ class WeightPacker:
         """A large table (the word embeddings) as a ``_core.FloatTensor`` that the Encoder takes over.
 
         Call it before reading the layers: the numpy copy is freed at once, and the Encoder adopts the core's
-        buffer instead of copying it at the end, when every packed layer is resident (that copy used to put
-        the load peak at the weights plus a second word-embedding table: 1.31x for bert-base).
+        buffer instead of copying it once every packed layer is resident (which would hold a second
+        word-embedding table at the load peak).
         """
         return _core.FloatTensor(self.ckpt.get(name))
 
     def linear(self, name: str) -> Any:
         """A ``_core.PackedLinear`` from ``<name>.weight`` and ``<name>.bias``."""
-        weight, bias = self.ckpt.get(name + ".weight"), self.ckpt.get(name + ".bias")
-        return _core.PackedLinear(weight, bias, isa=self.isa)
+        return _core.PackedLinear(self.get(name + ".weight"), self.get(name + ".bias"), isa=self.isa)
 
-    def layer(self, prefix: str, layout: LayerLayout) -> Tuple[Any, ...]:
-        """One layer as the core takes it: (qkv, attn_out, ffn_in, ffn_out, ln1 w, ln1 b, ln2 w, ln2 b)."""
-        names = (layout.query, layout.key, layout.value)
-        qkv_w = np.concatenate([self.ckpt.get(f"{prefix}{n}.weight") for n in names])
-        qkv_b = np.concatenate([self.ckpt.get(f"{prefix}{n}.bias") for n in names])
+    def layer(self, spec: EncoderSpec, prefix: str, relative: bool) -> Any:
+        """One layer as a ``_core.EncoderLayer``, query, key and value packed as one linear."""
+        lay = spec.layer
+        names = (lay.query, lay.key, lay.value)
+        qkv_w = np.concatenate([self.get(f"{prefix}{n}.weight") for n in names])
+        qkv_b = np.concatenate([self.get(f"{prefix}{n}.bias") for n in names])
         qkv = _core.PackedLinear(qkv_w, qkv_b, isa=self.isa)
         del qkv_w, qkv_b
-        return (
-            qkv,
-            self.linear(prefix + layout.attn_out),
-            self.linear(prefix + layout.ffn_in),
-            self.linear(prefix + layout.ffn_out),
-            self.get(f"{prefix}{layout.attn_norm}.weight"),
-            self.get(f"{prefix}{layout.attn_norm}.bias"),
-            self.get(f"{prefix}{layout.ffn_norm}.weight"),
-            self.get(f"{prefix}{layout.ffn_norm}.bias"),
+        # The distance table [2 P - 1, head_dim] is packed like a linear layer: q·E[t] is a GEMM.
+        distance = _core.PackedLinear(self.get(prefix + str(lay.distance)), None, isa=self.isa) if relative else None
+        return _core.EncoderLayer(
+            qkv=qkv,
+            attn_out=self.linear(prefix + lay.attn_out),
+            ffn_in=self.linear(prefix + lay.ffn_in),
+            ffn_out=self.linear(prefix + lay.ffn_out),
+            ln1_gamma=self.get(f"{prefix}{lay.attn_norm}.weight"),
+            ln1_beta=self.get(f"{prefix}{lay.attn_norm}.bias"),
+            ln2_gamma=self.get(f"{prefix}{lay.ffn_norm}.weight"),
+            ln2_beta=self.get(f"{prefix}{lay.ffn_norm}.bias"),
+            distance=distance,
         )
+
+
+def build_encoder(spec: EncoderSpec, config: Any, ckpt: Checkpoint, isa: str, pooler: str, model_name: str) -> Any:
+    """Checks the checkpoint against the spec and returns the packed ``_core.Encoder`` (``model_name`` is
+    for the messages).
+
+    Raises:
+        ValueError: a tensor is missing or misshapen (every one is named), or ``pooler`` is "required" and
+            the family has none.
+    """
+    if pooler not in POOLER_MODES:
+        raise ValueError(f"pooler must be one of {', '.join(POOLER_MODES)}, got {pooler!r}")
+    if pooler == "required" and spec.pooler is None:
+        raise ValueError(f"{spec.model_type} models have no pooler")
+    with_pooler = pooler != "none" and spec.pooler is not None
+    expected = expected_tensors(spec, config, with_pooler)
+    optional: List[str] = []
+    if with_pooler and pooler == "optional":
+        optional += [f"{spec.pooler}.weight", f"{spec.pooler}.bias"]
+    if spec.sinusoidal_flag is not None and getattr(config, spec.sinusoidal_flag):
+        optional.append(POSITION)
+    missing = check_checkpoint(
+        ckpt,
+        expected,
+        model_name,
+        optional=optional,
+        ignored_prefix=None if with_pooler or spec.pooler is None else spec.pooler.split(".")[0] + ".",
+    )
+    if with_pooler and any(n.startswith(str(spec.pooler) + ".") for n in missing):
+        warnings.warn(
+            f"the checkpoint has no pooler weights ({spec.pooler}.*): pooler_output will be None. "
+            "Pass add_pooling_layer=False to silence this.",
+            UserWarning,
+            stacklevel=user_stacklevel(),
+        )
+        with_pooler = False
+    relative = spec.relative_attention(config) != 0
+    w = WeightPacker(ckpt, isa)
+    word = w.table(WORD)  # first: see WeightPacker.table
+    position: Optional[FloatArray] = None
+    if POSITION in missing:
+        position = sinusoidal_positions(config.max_position_embeddings, spec.embedding_size(config))
+    elif not relative:  # transformers 4.x keeps the absolute table with relative positions but never adds it
+        position = w.get(POSITION)
+    prefixes, steps = spec.layer_schedule(config)
+    distinct = [w.layer(spec, prefix, relative) for prefix in prefixes]
+    return _core.Encoder(
+        core_config(spec, config),
+        word=word,
+        position=position,
+        token_type=w.get(TOKEN_TYPE) if spec.token_types else None,
+        task_type=w.get(TASK_TYPE) if spec.task_type_vocab(config) else None,
+        norm_weight=w.get(NORM + ".weight"),
+        norm_bias=w.get(NORM + ".bias"),
+        layers=[distinct[i] for i in steps],
+        pooler=w.linear(str(spec.pooler)) if with_pooler else None,
+        projection=w.linear(str(spec.projection)) if spec.has_projection(config) else None,
+        isa=isa,
+    )
 
 
 def check_checkpoint(
     ckpt: Checkpoint,
     expected: Dict[str, Shape],
     model_name: str,
-    optional: Iterable[str] = (),
-    ignore_prefixes: Sequence[str] = (),
+    optional: List[str],
+    ignored_prefix: Optional[str],
 ) -> List[str]:
     """Checks every expected tensor (raising on a missing or misshapen one) and warns about unused ones.
 
@@ -138,14 +202,17 @@ def check_checkpoint(
         expected: normalised name -> shape, the optional names included.
         model_name: for the warning.
         optional: names that may be missing.
-        ignore_prefixes: unused tensors under these prefixes are expected (e.g. a pooler not asked for).
+        ignored_prefix: unused tensors under this prefix are expected (a pooler not asked for).
 
     Returns:
         The optional names that are missing.
     """
     missing_optional, unexpected = check_tensors(ckpt, expected, optional=optional)
-    skipped = tuple(ignore_prefixes)
-    leftovers = [n for n in unexpected if n not in IGNORED_BUFFERS and not n.startswith(skipped)]
+    leftovers = [
+        n
+        for n in unexpected
+        if n not in IGNORED_BUFFERS and not (ignored_prefix is not None and n.startswith(ignored_prefix))
+    ]
     if leftovers:
         shown = ", ".join(leftovers[:8]) + (" ..." if len(leftovers) > 8 else "")
         warnings.warn(
@@ -154,51 +221,3 @@ def check_checkpoint(
             stacklevel=user_stacklevel(),
         )
     return missing_optional
-
-
-def pooler_in_use(names: Sequence[str], missing_optional: Sequence[str], add_pooling_layer: bool) -> bool:
-    """Whether to build the pooler; warns when it was asked for but the checkpoint has none."""
-    if not add_pooling_layer:
-        return False
-    if any(n in missing_optional for n in names):
-        stem = names[0].rsplit(".", 1)[0]
-        warnings.warn(
-            f"the checkpoint has no pooler weights ({stem}.*): pooler_output will be None. "
-            "Pass add_pooling_layer=False to silence this.",
-            UserWarning,
-            stacklevel=user_stacklevel(),
-        )
-        return False
-    return True
-
-
-def core_config(
-    *,
-    hidden: int,
-    heads: int,
-    layers: int,
-    intermediate: int,
-    vocab: int,
-    max_positions: int,
-    type_vocab: int,
-    eps: float,
-    activation: str,
-    embedding_size: int = 0,
-    relative_attention: int = 0,
-) -> Dict[str, Any]:
-    """The config dict ``_core.Encoder`` takes (type_vocab 0: no token types; embedding_size 0: = hidden;
-    relative_attention 1/2: transformers 4.x relative_key / relative_key_query, no absolute positions)."""
-    return {
-        "hidden": hidden,
-        "heads": heads,
-        "layers": layers,
-        "intermediate": intermediate,
-        "vocab": vocab,
-        "max_positions": max_positions,
-        "type_vocab": type_vocab,
-        "embedding_size": embedding_size,
-        "eps": float(eps),
-        "activation": activation,
-        "absolute_positions": relative_attention == 0,
-        "relative_attention": relative_attention,
-    }

@@ -1,0 +1,3 @@
+// throughput probes for the avx2 family: the body is probe_body.h; CMake gives this file its ISA flags.
+#define BERTCORE_KERNEL_AVX2 1
+#include "../probe_body.h"
