@@ -30,22 +30,16 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import numpy.typing as npt
-from tqdm.auto import tqdm  # type: ignore[import-untyped,unused-ignore]
 
-from .call_args import as_text_list, check_batch_size, check_device, show_progress, special_token_frame
+from .call_args import as_text_list, check_batch_size, check_device, special_token_frame
 from .config import PathLike
+from .features import Module
 from .models.auto import AutoConfig, AutoModel
-from .sentence_modules import (
-    default_max_length,
-    Dense,
-    Module,
-    Normalize,
-    Pooling,
-    l2_normalize,
-    read_layout,
-    read_prompts,
-    resolve_prompt,
-)
+from .pooling import Pooling
+from .prompts import read_prompts, resolve_prompt
+from .sentence_layers import Dense, Normalize, l2_normalize
+from .sentence_modules import default_max_length, read_layout
+from .sorted_batches import map_sorted_batches
 from .tokenizer import AutoTokenizer
 
 FloatArray = npt.NDArray[np.float32]
@@ -314,37 +308,30 @@ class SentenceEncoder:
             texts = [t.lower() for t in texts]
         prompt_tokens, prompt_length = self._prompt_sizes(prompt)
 
-        order = np.argsort([-len(t) for t in texts], kind="stable")
-        results: List[Any] = [None] * len(texts)
         truncated = 0
-        with tqdm(
-            total=len(texts),
-            desc="Encoding",
-            unit="text",
-            disable=not show_progress(show_progress_bar, len(texts)),
-        ) as bar:
-            for start in range(0, len(texts), batch_size):
-                index: List[int] = order[start : start + batch_size].tolist()
-                content = self.tokenizer(
-                    [texts[i] for i in index],
-                    add_special_tokens=False,
-                    return_token_type_ids=False,
-                    return_attention_mask=False,
-                    verbose=False,
-                )
-                rows: List[List[int]] = []
-                owners: List[Tuple[int, int]] = []  # (text position in `index`, text tokens in the row)
-                for j, ids in enumerate(content["input_ids"]):
-                    windows, cut = self._rows(list(ids), prompt_tokens, chunk)
-                    truncated += cut
-                    rows.extend(w for w, _ in windows)
-                    owners.extend((j, n) for _, n in windows)
-                outputs = [
-                    self._run(rows[k : k + batch_size], prompt_length)
-                    for k in range(0, len(rows), batch_size)
-                ]
-                self._collect(index, owners, outputs, output_value, prompt_length, results)
-                bar.update(len(index))
+
+        def run(batch: List[str]) -> List[Any]:
+            nonlocal truncated
+            content = self.tokenizer(
+                batch,
+                add_special_tokens=False,
+                return_token_type_ids=False,
+                return_attention_mask=False,
+                verbose=False,
+            )
+            rows: List[List[int]] = []
+            owners: List[Tuple[int, int]] = []  # (text position in the batch, text tokens in the row)
+            for j, ids in enumerate(content["input_ids"]):
+                windows, cut = self._rows(list(ids), prompt_tokens, chunk)
+                truncated += cut
+                rows.extend(w for w, _ in windows)
+                owners.extend((j, n) for _, n in windows)
+            outputs = [
+                self._run(rows[k : k + batch_size], prompt_length) for k in range(0, len(rows), batch_size)
+            ]
+            return self._collect(len(batch), owners, outputs, output_value, prompt_length)
+
+        results = map_sorted_batches(texts, run, batch_size, len, show_progress_bar, "Encoding", "text")
         if truncated:
             warnings.warn(
                 f"{truncated} of {len(texts)} texts were longer than max_seq_length={self.max_seq_length} "
@@ -422,14 +409,13 @@ class SentenceEncoder:
 
     def _collect(
         self,
-        index: Sequence[int],
+        n_texts: int,
         owners: List[Tuple[int, int]],
         outputs: List[Dict[str, Any]],
         output_value: Optional[str],
         prompt_length: Optional[int],
-        results: List[Any],
-    ) -> None:
-        """Stores each text's result at its original position."""
+    ) -> List[Any]:
+        """Each text's result, in the batch's order, from the outputs of its rows."""
         per_text: Dict[int, List[Tuple[Dict[str, Any], int, int]]] = {}
         row = 0
         for features in outputs:
@@ -437,15 +423,17 @@ class SentenceEncoder:
                 j, n_tokens = owners[row]
                 per_text.setdefault(j, []).append((features, i, n_tokens))
                 row += 1
-        for j, parts in per_text.items():
+        results: List[Any] = []
+        for j in range(n_texts):
+            parts = per_text[j]
             if output_value == "sentence_embedding":
-                results[index[j]] = self._combine(parts)
+                results.append(self._combine(parts))
                 continue
             features, i, _ = parts[0]
             length = int(features["attention_mask"][i].sum())
             tokens = np.ascontiguousarray(features["token_embeddings"][i, :length])
             if output_value == "token_embeddings":
-                results[index[j]] = tokens
+                results.append(tokens)
                 continue
             item: Dict[str, Any] = {
                 "input_ids": features["input_ids"][i, :length].copy(),
@@ -456,7 +444,8 @@ class SentenceEncoder:
                 item["sentence_embedding"] = features["sentence_embedding"][i].copy()
             if prompt_length is not None:
                 item["prompt_length"] = prompt_length
-            results[index[j]] = item
+            results.append(item)
+        return results
 
     def _combine(self, parts: List[Tuple[Dict[str, Any], int, int]]) -> FloatArray:
         """A text's sentence embedding: its row's, or the token-weighted mean of its windows'."""

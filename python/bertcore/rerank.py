@@ -16,23 +16,17 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import numpy.typing as npt
-from tqdm.auto import tqdm  # type: ignore[import-untyped,unused-ignore]
 
-from .call_args import as_text_list, check_batch_size, check_device, show_progress
+from .activations import ACTIVATIONS, Activation, activation_from_path
+from .call_args import as_text_list, check_batch_size, check_device
 from .config import PathLike
 from .models.auto import AutoModelForSequenceClassification
-from .sentence_modules import (
-    ACTIVATIONS,
-    activation_from_path,
-    default_max_length,
-    read_layout,
-    read_prompts,
-    resolve_prompt,
-)
+from .prompts import read_prompts, resolve_prompt
+from .sentence_modules import default_max_length, read_layout
+from .sorted_batches import map_sorted_batches
 from .tokenizer import AutoTokenizer
 
 FloatArray = npt.NDArray[np.float32]
-Activation = Callable[[npt.NDArray[np.float64]], npt.NDArray[np.float64]]
 ActivationArg = Union[str, Callable[..., Any], None]
 
 
@@ -187,20 +181,15 @@ class CrossEncoder:
         if prompt:
             pairs = [(prompt + a, b) for a, b in pairs]
 
-        order = np.argsort([-(len(a) + len(b)) for a, b in pairs], kind="stable")
-        scores: List[Any] = [None] * len(pairs)
-        with tqdm(
-            total=len(pairs),
-            desc="Scoring",
-            unit="pair",
-            disable=not show_progress(show_progress_bar, len(pairs)),
-        ) as bar:
-            for start in range(0, len(pairs), batch_size):
-                index = order[start : start + batch_size]
-                batch = self._score([pairs[i] for i in index], act, bool(apply_softmax))
-                for i, row in zip(index, batch):
-                    scores[i] = row
-                bar.update(len(index))
+        scores = map_sorted_batches(
+            pairs,
+            lambda batch: list(self._score(batch, act, bool(apply_softmax))),
+            batch_size,
+            lambda pair: len(pair[0]) + len(pair[1]),
+            show_progress_bar,
+            "Scoring",
+            "pair",
+        )
         if not scores:
             empty = np.zeros((0,) if self.num_labels == 1 else (0, self.num_labels), dtype=np.float32)
             return empty if convert_to_numpy else []

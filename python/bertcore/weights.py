@@ -12,10 +12,11 @@ import json
 import os
 import struct
 from types import TracebackType
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Protocol, Sequence, Tuple, Type, Union
+from typing import Dict, Iterable, List, Mapping, Optional, Protocol, Sequence, Tuple, Type, Union
 
 import numpy as np
 import numpy.typing as npt
+from safetensors import SafetensorError, safe_open
 
 from .torch_bin import FLOAT_DTYPES, TorchCheckpoint, widen_bf16
 
@@ -26,7 +27,6 @@ SAFETENSORS_FILE = "model.safetensors"
 SAFETENSORS_INDEX = "model.safetensors.index.json"
 TORCH_FILE = "pytorch_model.bin"
 TORCH_INDEX = "pytorch_model.bin.index.json"
-
 
 
 def index_shards(model_dir: str, index: str) -> List[str]:
@@ -95,55 +95,6 @@ def find_checkpoint(model_dir: PathLike) -> List[str]:
     )
 
 
-# safetensors element types: name -> (numpy dtype to read the raw bytes as, bytes per element).
-_SAFETENSORS_DTYPES: Dict[str, Tuple[str, int]] = {
-    "F64": ("<f8", 8), "F32": ("<f4", 4), "F16": ("<f2", 2), "BF16": ("<u2", 2),
-    "I64": ("<i8", 8), "I32": ("<i4", 4), "I16": ("<i2", 2), "I8": ("i1", 1),
-    "U64": ("<u8", 8), "U32": ("<u4", 4), "U16": ("<u2", 2), "U8": ("u1", 1), "BOOL": ("u1", 1),
-    "F8_E4M3": ("u1", 1), "F8_E5M2": ("u1", 1),
-}  # fmt: skip
-_MAX_HEADER_BYTES = 100 << 20  # the safetensors library's own limit
-
-
-def _parse_header(path: str, f: Any) -> Tuple[Dict[str, Dict[str, Any]], int]:
-    """The tensor entries of a safetensors file (validated against the file size) and where its data starts."""
-    size = os.fstat(f.fileno()).st_size
-    raw = f.read(8)
-    if len(raw) != 8:
-        raise ValueError(f"cannot read {path} as safetensors: the file is shorter than its 8-byte header length")
-    (n,) = struct.unpack("<Q", raw)
-    if n > min(size - 8, _MAX_HEADER_BYTES):
-        raise ValueError(f"cannot read {path} as safetensors: header length {n} does not fit the file ({size} bytes)")
-    try:
-        header = json.loads(f.read(n))
-    except ValueError as e:
-        raise ValueError(f"cannot read {path} as safetensors: the header is not valid JSON ({e})") from e
-    if not isinstance(header, dict):
-        raise ValueError(f"cannot read {path} as safetensors: the header is not a JSON object")
-    header.pop("__metadata__", None)
-    data_start = 8 + n
-    data_size = size - data_start
-    for name, info in header.items():
-        try:
-            dtype = info["dtype"]
-            shape = tuple(int(d) for d in info["shape"])
-            begin, end = (int(v) for v in info["data_offsets"])
-            itemsize = _SAFETENSORS_DTYPES[dtype][1]
-        except (KeyError, TypeError, ValueError) as e:
-            raise ValueError(f"cannot read {path} as safetensors: malformed entry for tensor {name!r}") from e
-        if any(d < 0 for d in shape) or not 0 <= begin <= end <= data_size:
-            raise ValueError(
-                f"cannot read {path} as safetensors: tensor {name!r} has offsets [{begin}, {end}) outside the "
-                f"{data_size} data bytes (is the file truncated?)"
-            )
-        if end - begin != int(np.prod(shape, dtype=np.int64)) * itemsize:
-            raise ValueError(
-                f"cannot read {path} as safetensors: tensor {name!r} ({dtype}, shape {list(shape)}) does not "
-                f"match its {end - begin} bytes"
-            )
-    return header, data_start
-
-
 class TensorSource(Protocol):
     """One weight file, as :class:`Checkpoint` reads it: names, shapes, dtypes and float32 copies."""
 
@@ -165,56 +116,82 @@ class TensorSource(Protocol):
 
 
 class SafetensorsFile:
-    """A safetensors file, read one tensor at a time with plain reads (a :class:`TensorSource`).
+    """A safetensors file, parsed and validated by the ``safetensors`` library and read one tensor at a time
+    (a :class:`TensorSource`).
 
-    Not memory-mapped: a mapping keeps every page read in the process's resident set until it is closed, so
-    loading a model would briefly hold the file's weights and their packed copy at once. Read into a fresh
-    array instead, a tensor's file bytes live in the page cache only.
+    Each tensor is read through a handle of its own: closing it unmaps the file, whereas one handle held for the
+    whole load would keep every page read resident until the end, the weights and their packed copy at once.
+
+    Raises:
+        ValueError: the file is not valid safetensors (the library's reason, with the file's name).
     """
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self._file: Optional[Any] = open(path, "rb")
+        with self._open() as f:
+            slices = {name: f.get_slice(name) for name in f.keys()}
+            self._info: Optional[Dict[str, Tuple[str, Shape]]] = {
+                name: (str(s.get_dtype()), tuple(int(d) for d in s.get_shape())) for name, s in slices.items()
+            }
+        self._bf16_offsets: Optional[Dict[str, Tuple[int, int]]] = None
+
+    def _open(self) -> safe_open:
         try:
-            self._header, self._data_start = _parse_header(path, self._file)
-        except BaseException:
-            self.close()
-            raise
+            return safe_open(self.path, framework="numpy")
+        except SafetensorError as e:
+            hint = " (is the file truncated?)" if "not fully covered" in str(e) else ""
+            raise ValueError(f"cannot read {self.path} as safetensors: {e}{hint}") from e
+
+    def _entry(self, name: str) -> Tuple[str, Shape]:
+        if self._info is None:
+            raise ValueError(f"{self.path} is closed")
+        return self._info[name]
 
     def names(self) -> List[str]:
-        return sorted(self._header)
+        return sorted(self._info or {})
 
     def shape(self, name: str) -> Shape:
-        return tuple(int(d) for d in self._header[name]["shape"])
+        return self._entry(name)[1]
 
     def dtype(self, name: str) -> str:
-        return str(self._header[name]["dtype"])
-
-    def _read(self, name: str) -> npt.NDArray[Any]:
-        if self._file is None:
-            raise ValueError(f"{self.path} is closed")
-        info = self._header[name]
-        begin, end = (int(v) for v in info["data_offsets"])
-        np_dtype, itemsize = _SAFETENSORS_DTYPES[info["dtype"]]
-        out = np.empty((end - begin) // itemsize, dtype=np_dtype)
-        self._file.seek(self._data_start + begin)
-        got = self._file.readinto(out.data.cast("B"))
-        if got != end - begin:
-            raise ValueError(f"cannot read tensor {name!r} from {self.path}: the file ended early (truncated?)")
-        return out.reshape(self.shape(name))
+        return self._entry(name)[0]
 
     def float32(self, name: str) -> npt.NDArray[np.float32]:
-        raw = self._read(name)
-        if self.dtype(name) == "BF16":  # numpy has no bfloat16: widen the raw 16 bits
-            return widen_bf16(raw)
-        if raw.dtype == np.float32:
-            return raw
+        dtype, shape = self._entry(name)
+        if dtype == "BF16":
+            return widen_bf16(self._bf16_bits(name, shape))
+        try:
+            with self._open() as f:
+                raw = f.get_tensor(name)
+        except SafetensorError as e:
+            raise ValueError(f"cannot read tensor {name!r} from {self.path}: {e}") from e
         return np.ascontiguousarray(raw, dtype=np.float32)
 
+    def _bf16_bits(self, name: str, shape: Shape) -> npt.NDArray[np.uint16]:
+        """A bf16 tensor's raw 16 bits, read at its offsets: the library's numpy backend has no bfloat16 to
+        return it as, and the header was validated (offsets within the file, sizes matching) on opening."""
+        if self._bf16_offsets is None:
+            with open(self.path, "rb") as f:
+                (length,) = struct.unpack("<Q", f.read(8))
+                header = json.loads(f.read(length))
+            self._bf16_offsets = {
+                key: (8 + length + int(entry["data_offsets"][0]), 8 + length + int(entry["data_offsets"][1]))
+                for key, entry in header.items()
+                if key != "__metadata__" and entry["dtype"] == "BF16"
+            }
+        begin, end = self._bf16_offsets[name]
+        out = np.empty((end - begin) // 2, dtype="<u2")
+        with open(self.path, "rb") as f:
+            f.seek(begin)
+            got = f.readinto(out.data.cast("B"))
+        if got != end - begin:
+            raise ValueError(
+                f"cannot read tensor {name!r} from {self.path}: the file ended early (truncated?)"
+            )
+        return out.reshape(shape)
+
     def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        self._info = None
 
 
 def open_weight_file(path: str) -> TensorSource:
@@ -371,7 +348,10 @@ def check_tensors(
     if problems:
         where = f" (names after removing the prefix {ckpt.prefix!r})" if ckpt.prefix else ""
         raise ValueError(
-            "the checkpoint does not match the config" + where + ":\n  " + "\n  ".join(problems)
+            "the checkpoint does not match the config"
+            + where
+            + ":\n  "
+            + "\n  ".join(problems)
             + "\nCheck that config.json belongs to these weights."
         )
     unexpected = [n for n in ckpt.names() if n not in expected]
