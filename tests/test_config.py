@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bertcore import BertConfig
+from conftest import require
 
 
 def _write(tmp_path: Path, data: dict) -> Path:
@@ -37,7 +38,7 @@ def test_reads_known_and_keeps_unknown_keys(tmp_path: Path) -> None:
 
 
 def test_defaults_match_transformers() -> None:
-    transformers = pytest.importorskip("transformers")
+    transformers = require("transformers")
     ours = BertConfig()
     theirs = transformers.BertConfig()
     for name in ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size",

@@ -11,6 +11,7 @@ import pytest
 
 import bertcore
 from bertcore import _core, cpu
+from conftest import SUPPORTED_ISAS
 
 
 def _run(code: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -57,7 +58,6 @@ def test_detection_agrees_with_proc_cpuinfo() -> None:
     assert f["avx512_bf16"] == ("avx512_bf16" in flags)
 
 
-@pytest.mark.parametrize("isa", _core.cpu_info()["supported_isas"])
 def test_bertcore_isa_env_forces_family(isa: str) -> None:
     r = _run("import bertcore; print(bertcore.cpu_info()['isa'])", BERTCORE_ISA=isa.upper())
     assert r.returncode == 0, r.stderr
@@ -71,7 +71,7 @@ def test_bertcore_isa_env_unknown_fails_loudly() -> None:
 
 
 def test_bertcore_isa_env_unsupported_fails_loudly() -> None:
-    missing = [i for i in ("avx2", "avx512") if i not in _core.cpu_info()["supported_isas"]]
+    missing = [i for i in ("avx2", "avx512") if i not in SUPPORTED_ISAS]
     if not missing:
         pytest.skip("this CPU supports every family")
     r = _run("import bertcore", BERTCORE_ISA=missing[0])
@@ -107,8 +107,17 @@ def test_available_cpus_not_more_than_affinity() -> None:
         assert 1 <= cpu.available_cpus() <= len(os.sched_getaffinity(0))
 
 
-def test_fma_peak_positive() -> None:
-    assert _core.fma_peak_gflops(num_threads=1, seconds=0.05) > 0.1
+def test_fma_peak_default_is_the_active_family() -> None:
+    """Without ``isa`` the probe measures the active family: within a factor 1.5 of that family's own probe
+    (the families' peaks differ by 2x or more on CPUs where they differ at all); bad arguments are refused."""
+    active = _core.active_isa()
+    default = _core.fma_peak_gflops(num_threads=1, seconds=0.05)
+    named = _core.fma_peak_gflops(isa=active, num_threads=1, seconds=0.05)
+    assert named / 1.5 < default < named * 1.5, f"default probe {default:.1f} GF/s, {active} {named:.1f} GF/s"
+    with pytest.raises(ValueError, match="num_threads"):
+        _core.fma_peak_gflops(num_threads=0)
+    with pytest.raises(ValueError):
+        _core.fma_peak_gflops(isa="sse9")
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="needs Linux /proc")

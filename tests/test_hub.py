@@ -12,9 +12,10 @@ import pytest
 
 from bertcore import AutoConfig, AutoModel, AutoModelForSequenceClassification, BertConfig, BertModel
 from bertcore.hub import files_to_download, looks_like_repo_id, resolve_model_dir
+from conftest import require
 from tiny_models import write_tiny_bert
 
-pytest.importorskip("huggingface_hub")
+require("huggingface_hub")
 
 REPO = "org/tiny-bert"
 MAIN = "a" * 40

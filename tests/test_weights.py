@@ -15,6 +15,7 @@ import pytest
 
 from bertcore import BertModel
 from bertcore.weights import SafetensorsFile
+from conftest import require
 from tiny_models import TINY, numpy_bert, write_tiny_bert
 
 IDS = np.array([[2, 5, 9, 11, 3, 0, 0], [2, 7, 7, 7, 1, 4, 3]])
@@ -52,7 +53,7 @@ def test_checkpoint_variants(tmp_path: Path, kwargs: dict) -> None:
 
 
 def test_bf16_checkpoint(tmp_path: Path) -> None:
-    torch = pytest.importorskip("torch")
+    torch = require("torch")
     from safetensors.torch import save_file
 
     tensors = write_tiny_bert(tmp_path)
@@ -228,7 +229,7 @@ def test_safetensors_reader_matches_library(tmp_path: Path) -> None:
 
 def test_safetensors_bf16_widened_bit_exactly(tmp_path: Path) -> None:
     """bf16 tensors (which the library's numpy backend cannot return) among others, at their offsets."""
-    torch = pytest.importorskip("torch")
+    torch = require("torch")
     from safetensors.torch import save_file
 
     gen = torch.Generator().manual_seed(5)
@@ -282,7 +283,7 @@ def test_loading_never_holds_two_copies_of_the_weights(tmp_path: Path, checkpoin
                   intermediate_size=2048, max_position_embeddings=128)  # fmt: skip
     write_tiny_bert(tmp_path, config)
     if checkpoint == "pytorch_model.bin":
-        torch = pytest.importorskip("torch")
+        torch = require("torch")
         from safetensors.numpy import load_file
 
         tensors = load_file(str(tmp_path / "model.safetensors"))

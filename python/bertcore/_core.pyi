@@ -31,37 +31,92 @@ class FloatTensor:
     @property
     def nbytes(self) -> int: ...
 
+class EncoderConfig:
+    """The encoder's sizes and settings, by name (0 for a table the family lacks)."""
+
+    hidden: int
+    heads: int
+    layers: int
+    intermediate: int
+    vocab: int
+    max_positions: int
+    type_vocab: int
+    task_type_vocab: int
+    embedding_size: int
+    eps: float
+    absolute_positions: bool
+    relative_attention: int
+    activation: str
+    def __init__(self) -> None: ...
+
+class EncoderLayer:
+    """One transformer layer's weights, by name; packed linears are shared, vectors copied."""
+
+    def __init__(
+        self,
+        *,
+        qkv: PackedLinear,
+        attn_out: PackedLinear,
+        ffn_in: PackedLinear,
+        ffn_out: PackedLinear,
+        ln1_gamma: F32,
+        ln1_beta: F32,
+        ln2_gamma: F32,
+        ln2_beta: F32,
+        distance: Optional[PackedLinear] = None,
+    ) -> None: ...
+    @property
+    def qkv(self) -> PackedLinear: ...
+    @property
+    def attn_out(self) -> PackedLinear: ...
+    @property
+    def ffn_in(self) -> PackedLinear: ...
+    @property
+    def ffn_out(self) -> PackedLinear: ...
+    @property
+    def distance(self) -> Optional[PackedLinear]: ...
+    ln1_gamma: F32
+    ln1_beta: F32
+    ln2_gamma: F32
+    ln2_beta: F32
+
 class Encoder:
     """The encoder core; built by bertcore's model classes."""
 
     def __init__(
         self,
-        config: Dict[str, Any],
+        config: EncoderConfig,
+        *,
         word: Union[F32, FloatTensor],
         position: Optional[F32],
         token_type: Optional[F32],
-        emb_ln_gamma: F32,
-        emb_ln_beta: F32,
-        layers: List[Tuple[Any, ...]],
+        task_type: Optional[F32],
+        norm_weight: F32,
+        norm_bias: F32,
+        layers: List[EncoderLayer],
         pooler: Optional[PackedLinear],
-        emb_project: Optional[PackedLinear] = None,
-        isa: str = "",
+        projection: Optional[PackedLinear],
+        isa: str,
     ) -> None: ...
     def forward(
         self,
+        *,
         ids: I64,
         type_ids: I64,
+        task_ids: Optional[I64],
         pos_ids: I64,
         row_pos: Optional[I64],
         segments: I64,
         key_mask_add: Optional[F32],
         seq: int,
         last_hidden: F32,
-        pooled: Optional[F32] = None,
-        hidden_states: Optional[List[F32]] = None,
-        attentions: Optional[List[F32]] = None,
-        num_threads: int = 1,
+        pooled: Optional[F32],
+        hidden_states: Optional[List[F32]],
+        attentions: Optional[List[F32]],
+        num_threads: int,
     ) -> None: ...
+    @property
+    def config(self) -> EncoderConfig: ...
     @property
     def isa(self) -> str: ...
     @property
@@ -69,8 +124,6 @@ class Encoder:
     @property
     def workspace_bytes(self) -> int: ...
     def release_workspace(self) -> None: ...
-    def set_profiling(self, on: bool) -> None: ...
-    def profile(self) -> Dict[str, float]: ...
 
 def cpu_info() -> Dict[str, Any]: ...
 def active_isa() -> str: ...

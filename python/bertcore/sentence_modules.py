@@ -14,26 +14,12 @@ import os
 from typing import Any, Dict, List, Mapping, Tuple
 
 from ._json import read_json, read_json_object
-from .activations import ACTIVATIONS
 from .features import Module
 from .hub import resolve_model_dir
-from .pooling import POOLING_MODES, Pooling, pool
+from .pooling import Pooling
 from .sentence_layers import Dense, Identity, Normalize
 from .weights import require_dir
 
-__all__ = [
-    "ACTIVATIONS",  # models/classification.py still imports it from here; its home is activations.py
-    "POOLING_MODES",
-    "SENTENCE_CONFIG_FILES",
-    "Dense",
-    "Identity",
-    "Normalize",
-    "Pooling",
-    "SentenceLayout",
-    "default_max_length",
-    "pool",
-    "read_layout",
-]
 
 SENTENCE_CONFIG_FILES = (
     "sentence_bert_config.json",
