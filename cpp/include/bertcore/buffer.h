@@ -2,8 +2,8 @@
 //
 // Large buffers (1 MiB and up) are mapped on 2 MiB boundaries and marked for transparent huge pages on Linux:
 // a packed weight matrix is streamed once per forward pass, and with 4 KiB pages every 4 KiB of it is a TLB
-// miss (about 11% of all-MiniLM-L6-v2's time at batch 1 x 16 tokens). The size is rounded up to whole huge
-// pages only when that adds at most an eighth; otherwise the tail stays in small pages.
+// miss. The size is rounded up to whole huge pages only when that adds at most an eighth; otherwise the tail
+// stays in small pages.
 #pragma once
 
 #include <cstddef>

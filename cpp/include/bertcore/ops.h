@@ -45,8 +45,9 @@ void activation_inplace(const KernelTable& kt, float* x, int64_t count, Activati
 // Row-wise softmax over rows x n, in place.
 void softmax_rows(const KernelTable& kt, float* x, int64_t rows, int64_t n, int num_threads);
 
-// out[t] = LayerNorm(word[ids[t]] + type[type_ids[t]] + pos[pos_ids[t]]) for t < tokens; the position table
-// may be null (no absolute positions) and so may pos_ids then; likewise the token type table and type_ids. Throws std::invalid_argument on an out-of-range index.
+// out[t] = LayerNorm(word[ids[t]] + type[type_ids[t]] + pos[pos_ids[t]] + task[task_ids[t]]) for t < tokens.
+// Every table but the word table may be null (then so may its ids): no absolute positions, no token types, no
+// task types. Throws std::invalid_argument on an out-of-range index.
 struct EmbeddingTables {
   const float* word = nullptr;
   int64_t vocab = 0;

@@ -19,11 +19,9 @@ inline int threads_for_elements(int64_t elements, int num_threads) {
 
 // Every parallel region opens a team of exactly `num_threads` (the model's thread count), even when fewer
 // threads have work: GNU libgomp ends the surplus threads of its pool whenever a region asks for fewer threads
-// than the previous one, and creates new ones when the next asks for more. A forward pass whose regions
-// alternated between 16 threads (the GEMMs), 12 (attention over 12 heads) and 3 (a small layer norm) created
-// threads by the dozen on every call (2,000 regions alternating 4 and 3 threads ran on 1,003 distinct threads),
-// and on a 16-core VM batch-1 latency got worse from 4 to 16 threads. Threads with no work in a region just
-// wait at its closing barrier.
+// than the previous one, and creates new ones when the next asks for more, so regions of different sizes (the
+// GEMMs, attention over the heads, a small layer norm) would create threads on every forward pass. Threads
+// with no work in a region just wait at its closing barrier.
 
 // Calls fn(begin, end) on contiguous, near-equal slices of [0, n) on `workers` of the team's `num_threads`
 // threads (see threads_for_elements). Runs inline when one worker is asked for or there are fewer than two

@@ -1,6 +1,6 @@
 // Throughput probes, written once over the Vec type of simd.h and compiled once per family by the shim files
-// probe_<isa>.cc: each runs a fixed number of independent vector operations so that benchmarks can report
-// their share of the peak measured on the same machine in the same run. Single-threaded.
+// probe_<isa>.cc: each runs a fixed number of independent vector operations, so that benchmarks can state GEMM
+// throughput as a share of the machine's own peak. Single-threaded.
 #pragma once
 
 #include "bertcore/kernels.h"

@@ -122,8 +122,7 @@ void layer_norm_impl(const float* x, float* y, const float* gamma, const float* 
 
 // Softmax of one row; with kScaled, of x * scale + mask (mask may be null), written back to x first. The
 // partial last vector is loaded once and kept in a register until its final masked store: a masked store
-// followed by a load of the same bytes cannot be forwarded and stalls until the store reaches L1, which on a
-// short row (a 24-token sentence) cost as much as the rest of the row.
+// followed by a load of the same bytes cannot be forwarded and stalls until the store reaches L1.
 template <bool kScaled>
 void softmax_row(float* x, int64_t n, float scale, const float* mask) {
   if (n <= 0) return;

@@ -1,9 +1,11 @@
 // Multi-head attention in transformers' eager form (see ops.h), built on the GEMM register tile.
 //
-// One work unit per (sequence, head), handed out dynamically (sequences differ in length). K and V of the head are packed once into the microkernel's B layout;
-// then, per block of MR query rows: scores = Q_blk · K^T (k = head_dim), each row scaled, masked and
-// soft-maxed (kt.softmax after the scale and mask, in transformers' order: (q·k) * scale + mask), and
-// ctx_blk = P_blk · V (k = seq). Scratch lives in per-thread buffers that grow to the largest shape seen.
+// One work unit per (sequence, head), handed out dynamically (sequences differ in length). K and V of the head
+// are packed once into the microkernel's B layout; then, per block of MR query rows: scores = Q_blk · K^T
+// (k = head_dim), plus the relative position scores when asked for, each row scaled, masked and soft-maxed by
+// kt.softmax_scaled (in transformers' order: (q·k) * scale + mask), and ctx_blk = P_blk · V (k = keys, on the
+// narrow tile when it fits the head size better). Scratch lives in per-thread buffers that grow to the
+// largest shape seen.
 #include <algorithm>
 #include <cstring>
 #include <stdexcept>

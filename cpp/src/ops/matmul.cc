@@ -60,13 +60,10 @@ void linear(const KernelTable& kt, const float* x, int64_t m, int64_t ldx, const
   // 96 + 96 + 96 + 32, which would leave one thread a small block at the end).
   int64_t mblocks = ceil_div(m, kt.gemm_mc);
   int64_t nblocks = ceil_div(n, kt.gemm_nc);
-  // Up to kOneBlockRows rows (a sentence or two), one M block, and the threads split N only: every W panel is
-  // then read from memory once, where two or three M blocks read each one twice or three times, and at these
-  // sizes W is the traffic that counts (bert-base's 340 MB of weights do not stay in cache between calls).
-  // Measured interleaved in one process, 2 threads: bert-base 1x128 +7% to +19% in three runs (1 thread +10%),
-  // 1x192 +16%, 1x256 +5%; MiniLM 1x128 (42 MB of weights, which can stay in cache) +10% and +1%; 3x128 and
-  // 4x128 within noise, hence the bound. Kept only while every thread still gets two N blocks. The K blocks do
-  // not change, so neither does any output bit.
+  // Up to kOneBlockRows rows (a sentence or two), one M block and the threads split N only, so every W panel is
+  // read from memory once per call (two or three M blocks would read it two or three times): at these sizes W
+  // is the traffic that counts. Kept only while every thread still gets two N blocks. The K blocks do not
+  // change, so neither does any output bit.
   constexpr int64_t kOneBlockRows = 256;
   if (m <= kOneBlockRows && ceil_div(n, nr) >= 2 * threads) mblocks = 1;
   // Enough units to keep every thread busy and balanced: split N finer (down to one panel) when M gives too

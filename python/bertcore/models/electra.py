@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from typing import ClassVar, Optional, Tuple
 
-from ..config import PretrainedConfig
+from ..config import SUPPORTED_POSITION_TYPES, BertConfig
 from ..outputs import BaseModelOutputWithPastAndCrossAttentions
 from .base import EncoderModel
 from .bert import BERT_LAYER
@@ -19,44 +19,24 @@ from .spec import ClassifierSpec, EncoderSpec, HeadStage
 
 
 @dataclasses.dataclass(frozen=True)
-class ElectraConfig(PretrainedConfig):
+class ElectraConfig(BertConfig):
     """The configuration of an ELECTRA encoder, as in transformers' ``ElectraConfig`` (defaults: the small
-    discriminator). With ``embedding_size`` != ``hidden_size`` the embeddings are projected to the hidden size
-    by ``embeddings_project``."""
+    discriminator): BERT's fields, an ``embedding_size`` (projected to the hidden size by
+    ``embeddings_project`` when the two differ) and the summary settings. Positions are absolute."""
 
     model_type: ClassVar[str] = "electra"
-    _positive_fields: ClassVar[Tuple[str, ...]] = (
-        "vocab_size",
-        "embedding_size",
-        "hidden_size",
-        "num_hidden_layers",
-        "num_attention_heads",
-        "intermediate_size",
-        "max_position_embeddings",
-        "type_vocab_size",
-    )
+    _positive_fields: ClassVar[Tuple[str, ...]] = BertConfig._positive_fields + ("embedding_size",)
+    _position_types: ClassVar[Tuple[str, ...]] = SUPPORTED_POSITION_TYPES
 
-    vocab_size: int = 30522
     embedding_size: int = 128
     hidden_size: int = 256
-    num_hidden_layers: int = 12
     num_attention_heads: int = 4
     intermediate_size: int = 1024
-    hidden_act: str = "gelu"
-    hidden_dropout_prob: float = 0.1
-    attention_probs_dropout_prob: float = 0.1
-    max_position_embeddings: int = 512
-    type_vocab_size: int = 2
-    initializer_range: float = 0.02
-    layer_norm_eps: float = 1e-12
     summary_type: str = "first"
     summary_use_proj: bool = True
     summary_activation: Optional[str] = "gelu"
     summary_last_dropout: float = 0.1
-    pad_token_id: Optional[int] = 0
     classifier_dropout: Optional[float] = None
-    is_decoder: bool = False
-    add_cross_attention: bool = False
 
 
 # ElectraClassificationHead: dense + GELU (erf) + out_proj on the first token.

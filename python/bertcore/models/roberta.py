@@ -8,9 +8,9 @@ order, skipping the padding. The checkpoints have ``type_vocab_size`` 1 and ofte
 from __future__ import annotations
 
 import dataclasses
-from typing import ClassVar, Optional, Tuple
+from typing import ClassVar, Optional
 
-from ..config import RELATIVE_POSITION_TYPES, SUPPORTED_POSITION_TYPES, BertConfig, PretrainedConfig
+from ..config import BertConfig
 from ..outputs import BaseModelOutputWithPoolingAndCrossAttentions
 from .base import EncoderModel
 from .bert import BERT_LAYER
@@ -19,35 +19,21 @@ from .spec import AFTER_PADDING, ClassifierSpec, EncoderSpec, HeadStage
 
 
 @dataclasses.dataclass(frozen=True)
-class RobertaConfig(PretrainedConfig):
-    """The configuration of a RoBERTa encoder, as in transformers' ``RobertaConfig``.
+class RobertaConfig(BertConfig):
+    """The configuration of a RoBERTa encoder, as in transformers' ``RobertaConfig``: BERT's fields with
+    RoBERTa's defaults and special token ids.
 
     Position ids start at ``pad_token_id + 1`` (see :class:`bertcore.RobertaModel`), which is why checkpoints
     have ``max_position_embeddings`` = 514 for 512 tokens.
     """
 
     model_type: ClassVar[str] = "roberta"
-    _positive_fields: ClassVar[Tuple[str, ...]] = BertConfig._positive_fields
-    _position_types: ClassVar[Tuple[str, ...]] = SUPPORTED_POSITION_TYPES + RELATIVE_POSITION_TYPES
 
     vocab_size: int = 50265
-    hidden_size: int = 768
-    num_hidden_layers: int = 12
-    num_attention_heads: int = 12
-    intermediate_size: int = 3072
-    hidden_act: str = "gelu"
-    hidden_dropout_prob: float = 0.1
-    attention_probs_dropout_prob: float = 0.1
-    max_position_embeddings: int = 512
-    type_vocab_size: int = 2
-    initializer_range: float = 0.02
-    layer_norm_eps: float = 1e-12
     pad_token_id: Optional[int] = 1
     bos_token_id: Optional[int] = 0
     eos_token_id: Optional[int] = 2
     classifier_dropout: Optional[float] = None
-    is_decoder: bool = False
-    add_cross_attention: bool = False
 
 
 @dataclasses.dataclass(frozen=True)

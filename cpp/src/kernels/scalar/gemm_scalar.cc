@@ -1,3 +1,3 @@
-// gemm kernels for the scalar family: the body is gemm_body.h; CMake gives this file its ISA flags.
+// gemm kernels for the scalar family: the body is gemm_body.h; it keeps the baseline flags.
 #define BERTCORE_KERNEL_SCALAR 1
 #include "../gemm_body.h"
