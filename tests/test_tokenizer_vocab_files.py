@@ -1,12 +1,12 @@
 """bertcore.AutoTokenizer on directories without tokenizer.json, against transformers.AutoTokenizer.
 
 (a) WordPiece from vocab.txt (the real MiniLM vocabulary) with tokenizer_config.json variants: lower-cased,
-    cased, accent stripping on/off, Chinese-character splitting off, DistilBERT, the class from config.json,
-    legacy special_tokens_map.json/added_tokens.json and a CRLF vocab.txt.
+    cased, accent stripping on/off, Chinese-character splitting off, DistilBERT, the class from config.json
+    (ELECTRA, ERNIE), legacy special_tokens_map.json/added_tokens.json and a CRLF vocab.txt.
 (b) Byte-level BPE from vocab.json + merges.txt, trained here with the tokenizers library: RoBERTa
-    (add_prefix_space, trim_offsets, aliases), GPT-2 (add_bos_token/add_eos_token), and tokenizer.json
-    variants that transformers rebuilds from the config.
-(c) Directories bertcore cannot read (a SentencePiece model only, an unknown class), and Hub ids.
+    (add_prefix_space, trim_offsets), and tokenizer.json variants that transformers rebuilds from the config.
+(c) Directories bertcore cannot read (a SentencePiece model only, an unknown class, vocabulary files of a
+    class bertcore does not rebuild such as GPT-2's), and Hub ids.
 
 Each directory is compared on the varied corpus of test_tokenizer.py (English, Chinese, accents, emoji,
 odd white space, texts past max_length), single texts and pairs, padding/truncation modes, options such as
@@ -188,6 +188,7 @@ WORDPIECE_CONFIGS: dict[str, dict[str, Any]] = {
         "tokenizer_config.json": {"tokenizer_class": "DistilBertTokenizer", "model_max_length": 64}
     },
     "electra_from_config_json": {"config.json": {"model_type": "electra"}},
+    "ernie_from_config_json": {"config.json": {"model_type": "ernie"}},
     "legacy_special_tokens_map": {
         "tokenizer_config.json": {"tokenizer_class": "ElectraTokenizer", "do_lower_case": False},
         "special_tokens_map.json": {
@@ -282,20 +283,6 @@ BPE_CONFIGS: dict[str, dict[str, Any]] = {
         "config.json": {"model_type": "roberta"},
     },
     "roberta_from_config_json": {"config.json": {"model_type": "roberta"}},
-    "longformer_alias": {
-        "tokenizer_config.json": {"tokenizer_class": "LongformerTokenizer", "model_max_length": 32}
-    },
-    "gpt2": {"tokenizer_config.json": {"tokenizer_class": "GPT2Tokenizer"}},
-    "gpt2_bos_eos_pad": {
-        "tokenizer_config.json": {
-            "tokenizer_class": "GPT2Tokenizer",
-            "add_bos_token": True,
-            "add_eos_token": True,
-            "pad_token": "<pad>",
-            "model_max_length": 48,
-        },
-    },
-    "gpt2_from_config_json": {"config.json": {"model_type": "gpt2"}},
 }
 
 
@@ -308,11 +295,11 @@ def test_byte_level_bpe_from_vocab_and_merges(
     compare_directory(directory, texts if main else some_texts, all_modes=main)
 
 
-@pytest.mark.parametrize("variant", ["roberta", "roberta_prefix_space_untrimmed", "gpt2", "gpt2_bos_eos_pad"])
+@pytest.mark.parametrize("variant", ["roberta", "roberta_prefix_space_untrimmed"])
 def test_tokenizer_json_is_rebuilt_like_transformers(
     tmp_path: Path, bpe_files: dict[str, Path], some_texts: list[str], variant: str
 ) -> None:
-    """With a tokenizer.json, RoBERTa's pipeline still comes from the config (GPT-2's add_bos_token not)."""
+    """With a tokenizer.json, RoBERTa's pipeline still comes from the config."""
     directory = bpe_dir(tmp_path, bpe_files, BPE_CONFIGS[variant], with_json=True)
     compare_directory(directory, some_texts)
 
@@ -320,8 +307,7 @@ def test_tokenizer_json_is_rebuilt_like_transformers(
 @pytest.mark.parametrize(
     "variant, with_json, overrides",
     [
-        ("gpt2", True, {"add_bos_token": True}),  # a keyword argument counts even with a tokenizer.json
-        ("gpt2_bos_eos_pad", False, {"add_eos_token": False, "pad_token": "<unk>"}),
+        ("roberta_prefix_space_untrimmed", False, {"add_prefix_space": False, "pad_token": "<unk>"}),
         ("roberta", True, {"add_prefix_space": True, "trim_offsets": False, "model_max_length": 20}),
     ],
 )
@@ -348,10 +334,10 @@ def test_saved_by_transformers_round_trip(
 
 
 def test_bpe_variants_differ(tmp_path: Path, bpe_files: dict[str, Path]) -> None:
-    """add_prefix_space, trim_offsets and the post-processors change the output (see test_wordpiece_variants_differ)."""
+    """add_prefix_space, trim_offsets and the post-processor change the output (see test_wordpiece_variants_differ)."""
     loaded = {
         name: AutoTokenizer.from_pretrained(bpe_dir(tmp_path / name, bpe_files, BPE_CONFIGS[name]))
-        for name in ("roberta", "roberta_prefix_space_untrimmed", "gpt2", "gpt2_bos_eos_pad")
+        for name in ("roberta", "roberta_prefix_space_untrimmed")
     }
     roberta, prefixed = loaded["roberta"], loaded["roberta_prefix_space_untrimmed"]
     assert roberta.tokenize("Hello world") != prefixed.tokenize("Hello world")  # add_prefix_space
@@ -359,8 +345,6 @@ def test_bpe_variants_differ(tmp_path: Path, bpe_files: dict[str, Path]) -> None
     assert offsets[0] != offsets[1]  # trim_offsets
     ids = roberta("a", "b")["input_ids"]  # <s> a </s></s> b </s>
     assert ids[0] == roberta.cls_token_id and ids.count(roberta.sep_token_id) == 3 and len(ids) == 6
-    plain, bos_eos = loaded["gpt2"]("a", "b")["input_ids"], loaded["gpt2_bos_eos_pad"]("a", "b")["input_ids"]
-    assert len(plain) == 2 and len(bos_eos) == 6  # add_bos_token / add_eos_token around each sequence
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -399,6 +383,7 @@ def test_sentencepiece_only_says_how_to_get_tokenizer_json(
         (("vocab.txt",), {"tokenizer_class": "MPNetTokenizer"}, "not MPNetTokenizer", False),
         (("vocab.json",), {"tokenizer_class": "RobertaTokenizer"}, "found only vocab.json", False),
         (("vocab.txt",), {"tokenizer_class": "RobertaTokenizer"}, "vocab.json [+] merges.txt", False),
+        (("vocab.json", "merges.txt"), {"tokenizer_class": "GPT2Tokenizer"}, "not GPT2Tokenizer", False),
     ],
 )
 def test_vocab_files_that_cannot_be_used(

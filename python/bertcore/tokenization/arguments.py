@@ -1,8 +1,9 @@
-"""Checks and resolves the arguments of a tokenizer call as transformers' `PreTrainedTokenizerBase` does.
+"""The arguments of a tokenizer call, checked and resolved as transformers' `PreTrainedTokenizerBase` does.
 
-`resolve_strategies` is `_get_padding_truncation_strategies` step for step (max_length alone turning on
-truncation, a huge `model_max_length` turning truncation and 'max_length' padding off, with the same
-warnings); `batch_items` checks `text`/`text_pair` and turns them into the list the backend encodes.
+`resolve_strategies` keeps transformers' rules that change the result: `max_length` alone turns truncation
+on, `padding=True` ignores `max_length` without truncation (with a warning), and with no `max_length` the
+tokenizer's `model_max_length` is used, unless it is huge (no limit known), which turns truncation and
+'max_length' padding off. `batch_items` checks `text`/`text_pair` and lists what the backend encodes.
 """
 
 from __future__ import annotations
@@ -13,20 +14,25 @@ from typing import Any
 
 import numpy as np
 
-from .settings import LARGE_INTEGER
-
 __all__ = [
     "batch_items",
     "check_side",
-    "is_pair",
+    "has_pairs",
     "optional_int",
     "resolve_strategies",
     "to_py",
+    "wants_numpy",
 ]
 
-_PADDING_STRATEGIES = ("longest", "max_length", "do_not_pad")
-_TRUNCATION_STRATEGIES = ("only_first", "only_second", "longest_first", "do_not_truncate")
-_SIDES = ("right", "left")
+# The strategies; True means the first, False the last.
+_PADDINGS = ("longest", "max_length", "do_not_pad")
+_TRUNCATIONS = ("longest_first", "only_first", "only_second", "do_not_truncate")
+_NO_TRUNC = "do_not_truncate"
+_NO_LIMIT = int(1e20)  # a model_max_length above this means no limit is known
+_NO_MAX = (
+    "Asking to {} to max_length but no maximum length is provided and the model has no predefined maximum "
+    "length (model_max_length). Default to no {}."
+)
 _TEXT_ERROR = (
     "text input must be of type `str` (single example), `list[str]` (batch or single pretokenized "
     "example) or `list[list[str]]` (batch of pretokenized examples) or "
@@ -34,17 +40,33 @@ _TEXT_ERROR = (
 )
 
 
-def _strategy(value: Any, arg: str, choices: tuple[str, ...], when_true: str, when_false: str) -> str:
+def _strategy(value: Any, arg: str, choices: tuple[str, ...]) -> str:
     value = getattr(value, "value", value)  # also accept transformers' PaddingStrategy/TruncationStrategy
-    if value is True:
-        return when_true
-    if value is False:
-        return when_false
-    if isinstance(value, str) or value is None:  # None: a ValueError, as in transformers
+    if isinstance(value, bool):
+        return choices[0] if value else choices[-1]
+    if value is None or isinstance(value, str):  # None: a ValueError, as in transformers
         if value not in choices:
             raise ValueError(f"{arg}={value!r} is not valid: use True, False or one of {list(choices)}")
         return value
     raise TypeError(f"{arg} must be a bool or one of {list(choices)}, got {type(value).__name__} {value!r}")
+
+
+def _warn(verbose: bool, message: str) -> None:
+    if verbose:
+        warnings.warn(message, UserWarning, stacklevel=4)  # at the tokenizer call
+
+
+def wants_numpy(return_tensors: Any) -> bool:
+    """True for "np", False for None (lists); a ValueError for anything else, "pt" included."""
+    return_tensors = getattr(return_tensors, "value", return_tensors)  # transformers' TensorType too
+    if return_tensors == "pt":
+        raise ValueError(
+            "return_tensors='pt' is not supported: bertcore returns numpy arrays and never imports torch. "
+            "Use return_tensors='np' (then torch.from_numpy(...) if you need tensors)."
+        )
+    if return_tensors not in (None, "np"):
+        raise ValueError(f"return_tensors must be None (lists) or 'np', got {return_tensors!r}")
+    return bool(return_tensors == "np")
 
 
 def optional_int(value: Any, arg: str, minimum: int) -> int | None:
@@ -64,40 +86,16 @@ def optional_int(value: Any, arg: str, minimum: int) -> int | None:
 
 def check_side(value: Any, arg: str) -> str:
     """ "right" or "left", else a ValueError naming the argument."""
-    if value not in _SIDES:
+    if value not in ("right", "left"):
         raise ValueError(f"{arg} must be 'right' or 'left', got {value!r}")
     return str(value)
 
 
-def _is_valid_text(t: Any) -> bool:
-    """transformers' check: str, list[str], list[list[str]] or list[tuple[list[str], list[str]]]."""
-    if isinstance(t, str):
-        return True
-    if not isinstance(t, (list, tuple)):
-        return False
-    if len(t) == 0 or isinstance(t[0], str):
-        return True
-    if not isinstance(t[0], (list, tuple)):
-        return False
-    if len(t[0]) == 0 or isinstance(t[0][0], str):
-        return True
-    return isinstance(t[0][0], (list, tuple)) and (len(t[0][0]) == 0 or isinstance(t[0][0][0], str))
-
-
-def is_pair(item: Any, split_into_words: bool) -> bool:
-    """Whether one batch item is a (text, text_pair) pair."""
-    if split_into_words:
-        return isinstance(item, (list, tuple)) and len(item) == 2 and isinstance(item[0], (list, tuple))
-    return isinstance(item, (list, tuple))
-
-
 def to_py(obj: Any) -> Any:
-    """numpy arrays and scalars -> Python lists and ints (transformers' to_py_obj, numpy only)."""
+    """numpy arrays and scalars -> Python lists and ints."""
     if isinstance(obj, (np.ndarray, np.generic)):
         return obj.tolist()
-    if isinstance(obj, (list, tuple)):
-        return [to_py(o) for o in obj]
-    return obj
+    return [to_py(o) for o in obj] if isinstance(obj, (list, tuple)) else obj
 
 
 def resolve_strategies(
@@ -106,118 +104,100 @@ def resolve_strategies(
     max_length: int | None,
     pad_multiple: int | None,
     verbose: bool,
-    *,
     model_max_length: int,
-    pad_token: str | None,
-    pad_token_id: int | None,
+    has_pad_token: bool,
 ) -> tuple[str, str, int | None]:
-    """transformers' _get_padding_truncation_strategies, step for step.
+    """(padding strategy, truncation strategy, max_length) of a call, e.g. ("longest", "longest_first", 512).
 
-    Args:
-        padding, truncation, max_length, verbose: As given to the tokenizer call.
-        pad_multiple: `pad_to_multiple_of`.
-        model_max_length: The tokenizer's limit, used when `max_length` is None.
-        pad_token, pad_token_id: The padding token, needed when padding is asked for.
-
-    Returns:
-        (padding strategy, truncation strategy, max_length), e.g. ("longest", "longest_first", 512).
+    Args: the call's `padding`, `truncation`, `max_length`, `pad_to_multiple_of` and `verbose`; the
+    tokenizer's `model_max_length` and whether it has a pad token.
 
     Raises:
         ValueError: an invalid strategy, padding without a pad token, or a truncation length that is not a
             multiple of `pad_to_multiple_of`.
+        TypeError: a strategy that is neither a bool nor a string.
     """
     if max_length is not None and padding is False and truncation is None:
-        truncation = "longest_first"  # max_length alone asks for truncation
-    no_truncation = truncation is None or truncation is False or truncation == "do_not_truncate"
-    if padding is True and verbose and max_length is not None and no_truncation:
-        warnings.warn(
+        truncation = True  # max_length alone asks for truncation
+    pad = _strategy(padding, "padding", _PADDINGS)
+    trunc = _strategy(False if truncation is None else truncation, "truncation", _TRUNCATIONS)
+    if padding is True and max_length is not None and trunc == _NO_TRUNC:
+        _warn(
+            verbose,
             "`max_length` is ignored when `padding`=`True` and there is no truncation strategy. "
             "To pad to max length, use `padding='max_length'`.",
-            UserWarning,
-            stacklevel=3,
         )
-    pad = _strategy(padding, "padding", _PADDING_STRATEGIES, "longest", "do_not_pad")
-    trunc = "do_not_truncate" if truncation is None else truncation
-    trunc = _strategy(trunc, "truncation", _TRUNCATION_STRATEGIES, "longest_first", "do_not_truncate")
-
-    if max_length is None:
-        no_limit = model_max_length > LARGE_INTEGER
+    if max_length is None and model_max_length > _NO_LIMIT:  # nothing to pad or truncate to
         if pad == "max_length":
-            if no_limit:
-                if verbose:
-                    warnings.warn(
-                        "Asking to pad to max_length but no maximum length is provided and the model has "
-                        "no predefined maximum length (model_max_length). Default to no padding.",
-                        UserWarning,
-                        stacklevel=3,
-                    )
-                pad = "do_not_pad"
-            else:
-                max_length = model_max_length
-        if trunc != "do_not_truncate":
-            if no_limit:
-                if verbose:
-                    warnings.warn(
-                        "Asking to truncate to max_length but no maximum length is provided and the "
-                        "model has no predefined maximum length (model_max_length). Default to no "
-                        "truncation.",
-                        UserWarning,
-                        stacklevel=3,
-                    )
-                trunc = "do_not_truncate"
-            else:
-                max_length = model_max_length
+            _warn(verbose, _NO_MAX.format("pad", "padding"))
+            pad = "do_not_pad"
+        if trunc != _NO_TRUNC:
+            _warn(verbose, _NO_MAX.format("truncate", "truncation"))
+            trunc = _NO_TRUNC
+    elif max_length is None and (pad == "max_length" or trunc != _NO_TRUNC):
+        max_length = model_max_length
 
-    if pad != "do_not_pad" and (pad_token is None or (pad_token_id or 0) < 0):
+    if pad != "do_not_pad" and not has_pad_token:
         raise ValueError(
             "Asking to pad but the tokenizer does not have a padding token: set pad_token in "
             "tokenizer_config.json or pass pad_token=... to from_pretrained."
         )
-    if (
-        trunc != "do_not_truncate"
-        and pad != "do_not_pad"
-        and pad_multiple is not None
-        and max_length is not None
-        and max_length % pad_multiple != 0
-    ):
+    both = pad != "do_not_pad" and trunc != _NO_TRUNC
+    if both and pad_multiple and max_length and max_length % pad_multiple:
         raise ValueError(
-            "Truncation and padding are both activated but "
-            f"truncation length ({max_length}) is not a multiple of pad_to_multiple_of ({pad_multiple})."
+            f"Truncation and padding are both activated but truncation length ({max_length}) is not a "
+            f"multiple of pad_to_multiple_of ({pad_multiple})."
         )
     return pad, trunc, max_length
 
 
+def _is_valid_text(t: Any) -> bool:
+    """transformers' check: str, list[str], list[list[str]] or list[tuple[list[str], list[str]]]."""
+    for _ in range(3):  # one nesting level a time
+        if isinstance(t, str):
+            return True
+        if not isinstance(t, (list, tuple)):
+            return False
+        if len(t) == 0:
+            return True
+        t = t[0]
+    return isinstance(t, str)
+
+
+def has_pairs(batch: list[Any], is_split_into_words: bool) -> bool:
+    """Whether any item of `batch_items`' list is a (text, text_pair) pair."""
+    if not is_split_into_words:
+        return any(isinstance(item, (list, tuple)) for item in batch)
+    return any(
+        isinstance(i, (list, tuple)) and len(i) == 2 and isinstance(i[0], (list, tuple)) for i in batch
+    )
+
+
 def batch_items(text: Any, text_pair: Any, is_split_into_words: bool) -> tuple[list[Any], bool]:
-    """Checks `text`/`text_pair` and returns the items to encode and whether the input was a batch.
+    """Checks `text`/`text_pair`; returns the items to encode and whether the input was a batch.
 
     Raises:
         ValueError: text of a type transformers does not accept, or batches of different lengths.
         TypeError: a batch of texts with a single `text_pair`, or a single text with a list as pair.
     """
-    if not _is_valid_text(text):
-        raise ValueError(f"{_TEXT_ERROR} Got {type(text).__name__}.")
-    if text_pair is not None and not _is_valid_text(text_pair):
-        raise ValueError(f"text_pair: {_TEXT_ERROR} Got {type(text_pair).__name__}.")
+    if text is None:
+        raise ValueError("You need to specify `text` (a string, or a list of strings for a batch).")
+    for arg, value in (("text", text), ("text_pair", text_pair)):
+        if value is not None and not _is_valid_text(value):
+            raise ValueError(f"{arg}: {_TEXT_ERROR} Got {type(value).__name__}.")
+    is_batched = isinstance(text, (list, tuple))
     if is_split_into_words:
-        is_batched = isinstance(text, (list, tuple)) and bool(text) and isinstance(text[0], (list, tuple))
-    else:
-        is_batched = isinstance(text, (list, tuple))
-
-    if is_batched:
-        if isinstance(text_pair, str):
-            raise TypeError(
-                "when tokenizing batches of text, `text_pair` must be a list or tuple with the same "
-                "length as `text`."
-            )
-        if text_pair is not None and len(text) != len(text_pair):
-            raise ValueError(
-                f"batch length of `text`: {len(text)} does not match batch length of `text_pair`: "
-                f"{len(text_pair)}."
-            )
-        batch = list(zip(text, text_pair)) if text_pair is not None else list(text)
-    else:
+        is_batched = is_batched and bool(text) and isinstance(text[0], (list, tuple))
+    if not is_batched:
         if text_pair is not None and not is_split_into_words and not isinstance(text_pair, str):
             raise TypeError("when `text` is a single string, `text_pair` must be a single string too.")
-        # transformers drops an empty text_pair ("") of a single example: same here.
-        batch = [(text, text_pair)] if text_pair else [text]
-    return batch, is_batched
+        return ([(text, text_pair)] if text_pair else [text]), False  # an empty pair is dropped, as there
+    if isinstance(text_pair, str):
+        raise TypeError(
+            "when tokenizing batches of text, `text_pair` must be a list with the length of `text`."
+        )
+    if text_pair is not None and len(text) != len(text_pair):
+        raise ValueError(
+            f"`text` holds {len(text)} texts but `text_pair` {len(text_pair)}: give one pair each"
+        )
+    return (list(zip(text, text_pair)) if text_pair is not None else list(text)), True

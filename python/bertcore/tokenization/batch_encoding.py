@@ -1,4 +1,4 @@
-"""The output of a tokenizer call (`BatchEncoding`) and how `tokenizers.Encoding`s are turned into it."""
+"""The output of a tokenizer call (`BatchEncoding`), built from `tokenizers.Encoding`s."""
 
 from __future__ import annotations
 
@@ -8,15 +8,22 @@ from typing import Any
 import numpy as np
 from tokenizers import Encoding
 
-__all__ = ["BatchEncoding", "collect_encodings", "to_numpy"]
+__all__ = ["OPTIONAL_KEYS", "BatchEncoding", "build_batch_encoding"]
+
+# The keys a call may return besides input_ids, in transformers' order, and the Encoding field of each.
+OPTIONAL_KEYS = {
+    "token_type_ids": "type_ids",
+    "attention_mask": "attention_mask",
+    "special_tokens_mask": "special_tokens_mask",
+    "offset_mapping": "offsets",
+}
 
 
 class BatchEncoding(dict):  # type: ignore[type-arg]
     """The output of a tokenizer call: a dict of `input_ids`, `token_type_ids`, `attention_mask`, ...
 
     A plain `dict` subclass, so `model(**enc)` works; keys are also readable as attributes
-    (`enc.input_ids`). Integer indexing returns the `tokenizers.Encoding` of that batch item, as in
-    transformers.
+    (`enc.input_ids`). Integer indexing returns the `tokenizers.Encoding` of that row, as in transformers.
 
     Example:
         >>> enc = tokenizer(["Hello world"], padding=True, return_tensors="np")
@@ -25,14 +32,10 @@ class BatchEncoding(dict):  # type: ignore[type-arg]
     """
 
     def __init__(
-        self,
-        data: Mapping[str, Any] | None = None,
-        encodings: Sequence[Encoding] | None = None,
-        n_sequences: int | None = None,
+        self, data: Mapping[str, Any] | None = None, encodings: Sequence[Encoding] | None = None
     ) -> None:
         super().__init__(data or {})
-        self._encodings = list(encodings) if encodings is not None else None
-        self._n_sequences = n_sequences
+        self.encodings: list[Encoding] | None = list(encodings) if encodings is not None else None
 
     def __getattr__(self, name: str) -> Any:
         try:
@@ -43,21 +46,11 @@ class BatchEncoding(dict):  # type: ignore[type-arg]
     def __getitem__(self, key: Any) -> Any:
         if isinstance(key, str):
             return super().__getitem__(key)
-        if isinstance(key, int) and self._encodings is not None:
-            return self._encodings[key]
+        if isinstance(key, int) and self.encodings is not None:
+            return self.encodings[key]
         if isinstance(key, slice):
             return {name: value[key] for name, value in self.items()}
         raise KeyError(f"BatchEncoding keys are strings (or ints for encodings, or slices), got {key!r}")
-
-    @property
-    def encodings(self) -> list[Encoding] | None:
-        """The `tokenizers.Encoding` of each row (overflowing rows included), or None."""
-        return self._encodings
-
-    @property
-    def n_sequences(self) -> int | None:
-        """1 for single sequences, 2 for pairs, None when unknown."""
-        return self._n_sequences
 
     def tokens(self, batch_index: int = 0) -> list[str]:
         """The token strings of row `batch_index` (special and padding tokens included)."""
@@ -72,53 +65,51 @@ class BatchEncoding(dict):  # type: ignore[type-arg]
         return list(self._encoding(batch_index).sequence_ids)
 
     def _encoding(self, batch_index: int) -> Encoding:
-        if self._encodings is None:
+        if self.encodings is None:
             raise ValueError("this BatchEncoding holds no tokenizers.Encoding objects")
-        return self._encodings[batch_index]
+        return self.encodings[batch_index]
 
 
-def collect_encodings(
-    encodings: Sequence[Encoding], wanted: Mapping[str, bool], overflowing: bool
-) -> tuple[dict[str, list[Any]], list[Encoding]]:
-    """Encodings -> dict of lists in transformers' key order (TokenizersBackend._convert_encoding).
+def build_batch_encoding(
+    encodings: Sequence[Encoding],
+    keys: Sequence[str],
+    overflowing: bool,
+    return_length: bool,
+    numpy: bool,
+    batched: bool,
+) -> BatchEncoding:
+    """Encodings (one per input) -> `BatchEncoding`, laid out as transformers' `TokenizersBackend` does.
 
-    Args:
-        encodings: One encoding per input (its overflowing windows attached).
-        wanted: Whether to return each optional key: token_type_ids, attention_mask, special_tokens_mask,
-            offset_mapping, length.
-        overflowing: Return the overflowing windows as extra rows, plus `overflow_to_sample_mapping`.
+    `keys` are those of `OPTIONAL_KEYS` to return; `overflowing` adds each encoding's overflowing windows as
+    rows, and `overflow_to_sample_mapping`; `numpy` gives int64 arrays; unless `batched`, the one row's
+    values come unnested.
 
-    Returns:
-        The dict of lists, and the encoding of each row.
+    Raises:
+        ValueError: `numpy` with rows of different lengths (the message says how to pad them).
     """
-    data: dict[str, list[Any]] = {"input_ids": []}
-    for key in ("token_type_ids", "attention_mask", "special_tokens_mask", "offset_mapping", "length"):
-        if wanted[key]:
-            data[key] = []
-    rows: list[Encoding] = []
-    sample_map: list[int] = []
-    for index, encoding in enumerate(encodings):
-        group = [encoding, *encoding.overflowing] if overflowing else [encoding]
-        for e in group:
-            rows.append(e)
-            sample_map.append(index)
-            data["input_ids"].append(e.ids)
-            if wanted["token_type_ids"]:
-                data["token_type_ids"].append(e.type_ids)
-            if wanted["attention_mask"]:
-                data["attention_mask"].append(e.attention_mask)
-            if wanted["special_tokens_mask"]:
-                data["special_tokens_mask"].append(e.special_tokens_mask)
-            if wanted["offset_mapping"]:
-                data["offset_mapping"].append(e.offsets)
-            if wanted["length"]:
-                data["length"].append(len(e.ids))
+    rows = [
+        e
+        for encoding in encodings
+        for e in ([encoding, *encoding.overflowing] if overflowing else [encoding])
+    ]
+    data: dict[str, list[Any]] = {"input_ids": [e.ids for e in rows]}
+    data.update({key: [getattr(e, OPTIONAL_KEYS[key]) for e in rows] for key in OPTIONAL_KEYS if key in keys})
+    if return_length:
+        data["length"] = [len(e.ids) for e in rows]
     if overflowing:
-        data["overflow_to_sample_mapping"] = sample_map
-    return data, rows
+        data["overflow_to_sample_mapping"] = [
+            i for i, e in enumerate(encodings) for _ in range(1 + len(e.overflowing))
+        ]
+    if numpy:
+        return BatchEncoding({key: _to_numpy(key, value) for key, value in data.items()}, rows)
+    if not batched and not overflowing:
+        data = {
+            key: (value[0] if value and isinstance(value[0], list) else value) for key, value in data.items()
+        }
+    return BatchEncoding(data, rows)
 
 
-def to_numpy(key: str, value: list[Any]) -> np.ndarray:
+def _to_numpy(key: str, value: list[Any]) -> np.ndarray:
     """One output key as an int64 array, or a ValueError that says how to avoid ragged rows."""
     lengths = {len(row) for row in value if isinstance(row, (list, tuple))}
     if len(lengths) > 1:

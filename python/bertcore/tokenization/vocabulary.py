@@ -1,27 +1,33 @@
-"""The vocabulary side of `AutoTokenizer`: sizes, special tokens and token <-> id conversions."""
+"""The vocabulary side of `AutoTokenizer`: special tokens, token <-> id lookups, and decoding ids to text."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 from tokenizers import Tokenizer
 
 from .arguments import to_py
-from .settings import SPECIAL_TOKEN_NAMES, TokenizerSettings
+from .loading import SPECIAL_TOKEN_NAMES, TokenizerSettings
 
 __all__ = ["VocabularyMixin"]
 
+# transformers' clean-up of spaces before punctuation and in English contractions
+_CLEAN_UP = [(" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"), (" n't", "n't"), (" 'm", "'m")]
+_CLEAN_UP += [(" 's", "'s"), (" 've", "'ve"), (" 're", "'re")]
+
 
 class VocabularyMixin:
-    """Vocabulary and special-token lookups, as transformers' tokenizers have them.
+    """Vocabulary, special tokens and decoding, as transformers' tokenizers have them.
 
-    Needs `_base` (the backend, with added tokens) and `_settings` from the class it is mixed into.
+    Needs `_base` (the backend, added tokens included), `_settings` and `clean_up_tokenization_spaces`
+    from the class it is mixed into.
     """
 
     _base: Tokenizer
     _settings: TokenizerSettings
+    clean_up_tokenization_spaces: bool
 
     @property
     def vocab_size(self) -> int:
@@ -60,11 +66,6 @@ class VocabularyMixin:
     eos_token_id = property(lambda self: self._special_id("eos_token"), doc="Id of eos_token, or None.")
 
     @property
-    def pad_token_type_id(self) -> int:
-        """token_type_id given to padding positions."""
-        return 0
-
-    @property
     def special_tokens_map(self) -> dict[str, str]:
         """Named special tokens that are set, e.g. {"unk_token": "[UNK]", ...}."""
         return {n: str(t) for n in SPECIAL_TOKEN_NAMES if (t := self._settings.special_tokens.get(n))}
@@ -84,43 +85,23 @@ class VocabularyMixin:
         """Number of special tokens added around one sequence (or a pair when `pair=True`)."""
         return int(self._base.num_special_tokens_to_add(pair))
 
-    # ---- vocabulary lookups -----------------------------------------------------------------------
-
     def convert_tokens_to_ids(self, tokens: str | Sequence[str]) -> Any:
-        """Token string(s) -> id(s); unknown tokens map to `unk_token_id`.
-
-        Args:
-            tokens: One token or a list of tokens.
-
-        Returns:
-            An id or a list of ids.
+        """Token string(s) -> id(s); unknown tokens map to `unk_token_id` (None without an unk token).
 
         Example:
             >>> tokenizer.convert_tokens_to_ids(["hello", "[SEP]"])
             [7592, 102]
         """
-        if isinstance(tokens, str):
-            return self._token_to_id(tokens)
-        return [self._token_to_id(t) for t in tokens]
-
-    def _token_to_id(self, token: str) -> int | None:
-        index = self._base.token_to_id(token)
-        if index is None:
-            unk = self._special("unk_token")
-            return None if unk is None else self._base.token_to_id(unk)
-        return int(index)
+        if not isinstance(tokens, str):
+            return [self.convert_tokens_to_ids(t) for t in tokens]
+        index = self._base.token_to_id(tokens)
+        unk = self._special("unk_token")
+        return index if index is not None or unk is None else self._base.token_to_id(unk)
 
     def convert_ids_to_tokens(
         self, ids: int | Sequence[int] | np.ndarray, skip_special_tokens: bool = False
     ) -> Any:
         """Id(s) -> token string(s) (None for an id outside the vocabulary).
-
-        Args:
-            ids: One id or a sequence of ids (lists or numpy arrays).
-            skip_special_tokens: Leave out special tokens (lists only).
-
-        Returns:
-            A token or a list of tokens.
 
         Example:
             >>> tokenizer.convert_ids_to_tokens([101, 7592, 102], skip_special_tokens=True)
@@ -131,3 +112,52 @@ class VocabularyMixin:
             return self._base.id_to_token(ids)
         skip = set(self.all_special_ids) if skip_special_tokens else set()
         return [self._base.id_to_token(int(i)) for i in ids if int(i) not in skip]
+
+    def decode(
+        self,
+        token_ids: Any,
+        skip_special_tokens: bool = False,
+        clean_up_tokenization_spaces: bool | None = None,
+    ) -> Any:
+        """Ids back to text: an id or a 1-D list/array of ids -> a string, a batch (2-D) -> a list of them.
+
+        Args:
+            skip_special_tokens: Leave out special tokens such as [CLS], [SEP] and [PAD].
+            clean_up_tokenization_spaces: Remove spaces before punctuation (default: the tokenizer's
+                `clean_up_tokenization_spaces`, usually False; BERT's decoder already cleans up).
+
+        Example:
+            >>> tokenizer.decode([101, 7592, 2088, 102], skip_special_tokens=True)
+            'hello world'
+        """
+        ids = to_py(token_ids["input_ids"] if isinstance(token_ids, Mapping) else token_ids)
+        if isinstance(ids, list) and ids and isinstance(ids[0], list):
+            return [self.decode(row, skip_special_tokens, clean_up_tokenization_spaces) for row in ids]
+        ids = [ids] if isinstance(ids, int) else ids
+        if not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+            raise TypeError(f"decode() takes ids as ints, lists of ints or integer arrays, got {ids!r:.80}")
+        if any(i < 0 for i in ids):
+            raise ValueError("decode() got a negative token id")
+        text = str(self._base.decode(ids, skip_special_tokens=skip_special_tokens))
+        clean_up = clean_up_tokenization_spaces
+        clean_up = self.clean_up_tokenization_spaces if clean_up is None else clean_up
+        if clean_up and type(self._base.model).__name__ != "BPE":  # transformers skips it for BPE models
+            for before, after in _CLEAN_UP:
+                text = text.replace(before, after)
+        return text
+
+    def batch_decode(
+        self,
+        sequences: Any,
+        skip_special_tokens: bool = False,
+        clean_up_tokenization_spaces: bool | None = None,
+    ) -> list[str]:
+        """Decodes a batch of id sequences (a list of id lists, or a 2-D integer array), one string each.
+
+        Example:
+            >>> tokenizer.batch_decode([[101, 7592, 102], [101, 2088, 102]], skip_special_tokens=True)
+            ['hello', 'world']
+        """
+        return [
+            self.decode(row, skip_special_tokens, clean_up_tokenization_spaces) for row in to_py(sequences)
+        ]
