@@ -150,7 +150,9 @@ def export_onnx(model_dir: Path, onnx_path: Path) -> str:
     return "dynamo"
 
 
-def prepare_ort_model(model_dir: Path, work_dir: Path, num_heads: int, hidden_size: int) -> tuple[Path, dict[str, Any]]:
+def prepare_ort_model(
+    model_dir: Path, work_dir: Path, num_heads: int, hidden_size: int
+) -> tuple[Path, dict[str, Any]]:
     """Export the model to ONNX and run ORT's BERT optimizer; return the optimized file and what was fused."""
     try:
         from onnxruntime.transformers.optimizer import optimize_model

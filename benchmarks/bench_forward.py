@@ -73,14 +73,24 @@ MODELS: dict[str, ModelSpec] = {
     "bert-base": ModelSpec(
         "bert-base",
         "bert-base config, random weights",
-        {"vocab_size": 30522, "hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12,
-         "intermediate_size": 3072},
+        {
+            "vocab_size": 30522,
+            "hidden_size": 768,
+            "num_hidden_layers": 12,
+            "num_attention_heads": 12,
+            "intermediate_size": 3072,
+        },
     ),
     "large-zh": ModelSpec(
         "large-zh",
         "large Chinese config (24 layers, 1024 hidden), random weights",
-        {"vocab_size": 21128, "hidden_size": 1024, "num_hidden_layers": 24, "num_attention_heads": 16,
-         "intermediate_size": 4096},
+        {
+            "vocab_size": 21128,
+            "hidden_size": 1024,
+            "num_hidden_layers": 24,
+            "num_attention_heads": 16,
+            "intermediate_size": 4096,
+        },
     ),
 }
 DEFAULT_CASES = (
@@ -113,8 +123,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--models", nargs="+", choices=sorted(MODELS), default=None, help="only these models")
     p.add_argument("--shapes", nargs="+", type=parse_shape, default=None, help="only these BATCHxSEQ cases")
     p.add_argument("--peers", nargs="+", choices=PEERS, default=list(PEERS), help="peers to run")
-    p.add_argument("--rounds", type=int, default=1,
-                   help="time each case this many times, --pause s apart; ratios are the median of the rounds' ratios")
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="time each case this many times, --pause s apart; ratios are the median of the rounds' ratios",
+    )
     p.add_argument("--pause", type=float, default=2.0, help="seconds between rounds (default 2)")
     p.add_argument("--json", default=str(RESULTS_DIR / "forward.json"), help="JSON output path")
     args = p.parse_args(argv)
@@ -124,10 +138,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def filter_cases(
-    cases: Sequence[tuple[str, int, int]], models: Sequence[str] | None, shapes: Sequence[tuple[int, int]] | None
+    cases: Sequence[tuple[str, int, int]],
+    models: Sequence[str] | None,
+    shapes: Sequence[tuple[int, int]] | None,
 ) -> list[tuple[str, int, int]]:
     """The (model, batch, seq) cases whose model is in ``models`` and shape in ``shapes`` (None: any)."""
-    return [(m, b, s) for m, b, s in cases if (not models or m in models) and (not shapes or (b, s) in shapes)]
+    return [
+        (m, b, s) for m, b, s in cases if (not models or m in models) and (not shapes or (b, s) in shapes)
+    ]
 
 
 def select_cases(args: argparse.Namespace) -> list[tuple[str, int, int]]:
@@ -238,7 +256,9 @@ def run_model(
         rounds = []
         for r in range(args.rounds):
             if r:
-                time.sleep(args.pause)  # lets a slow phase of a shared machine pass, or at least not hit every round
+                time.sleep(
+                    args.pause
+                )  # lets a slow phase of a shared machine pass, or at least not hit every round
             rounds.append(time_interleaved(calls, POLICY))
             medians = ", ".join(f"{name} {1e3 * t.median:.2f} ms" for name, t in rounds[-1].items())
             runs = len(next(iter(rounds[-1].values())).times) if calls else 0
@@ -329,9 +349,13 @@ def print_table(rows: list[dict[str, Any]], threads: int, isa: str, peak: float)
             sci(r["max_abs_diff_bertcore_vs_torch"]), sci(r["max_abs_diff_onnxruntime_vs_torch"]),
         ])  # fmt: skip
     print(f"\nForward pass, fp32, {threads} threads, bertcore ISA {isa}; median wall time per call.")
-    print("Peers interleaved call by call. torch/bc, ORT/bc: peer time / bertcore time (> 1: bertcore faster).")
+    print(
+        "Peers interleaved call by call. torch/bc, ORT/bc: peer time / bertcore time (> 1: bertcore faster)."
+    )
     if several:
-        print("With --rounds: times pool every round's runs; ratios are the median of the rounds' own ratios, and")
+        print(
+            "With --rounds: times pool every round's runs; ratios are the median of the rounds' own ratios, and"
+        )
         print("'rounds' gives their lowest and highest.")
     print(f"%peak: of the best measured {isa} FMA peak, {peak:.1f} GFLOP/s.\n")
     print(markdown_table(headers, table))

@@ -205,7 +205,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     b, s = args.shape
     sb, ss = args.spike
     print(f"\nMemory, {args.model} ({weights / MB:.0f} MB of weights), {args.threads} threads, MB of RSS.")
-    print("Δ: above the RSS after import. Phases as in the docstring; bc/this: bertcore's peak over this one's.\n")
+    print(
+        "Δ: above the RSS after import. Phases as in the docstring; bc/this: bertcore's peak over this one's.\n"
+    )
     headers = [
         "runtime", f"peak RSS to end of {b}x{s} run", "after import", "load peak Δ", "load peak Δ / weights",
         "loaded Δ", f"{b}x{s} run peak Δ", f"{sb}x{ss} spike peak Δ", "after spike + 10x 1x128 Δ", "bc/this",

@@ -275,7 +275,11 @@ def test_live_matches_transformers(live_case: LiveCase, isa: str, num_threads: i
 def small_pair(tmp_path_factory: pytest.TempPathFactory) -> dict[bool, tuple[Any, Path]]:
     """Two small models, with and without pooler: {pooler: (transformers model, directory)}."""
     config = dict(
-        vocab_size=60, hidden_size=24, num_hidden_layers=2, num_attention_heads=3, intermediate_size=40,
+        vocab_size=60,
+        hidden_size=24,
+        num_hidden_layers=2,
+        num_attention_heads=3,
+        intermediate_size=40,
         max_position_embeddings=16,
     )
     models = {}
@@ -333,8 +337,13 @@ def _tiny_tokenizer(directory: Path) -> Any:
 def test_call_with_torch_tokenizer_output(tmp_path: Path, isa: str) -> None:
     tokenizer, vocab = _tiny_tokenizer(tmp_path)
     config = dict(
-        vocab_size=vocab, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=48,
-        max_position_embeddings=12, hidden_act="gelu_new",
+        vocab_size=vocab,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=48,
+        max_position_embeddings=12,
+        hidden_act="gelu_new",
     )
     reference = build_reference(tmp_path / "model", config, pooler=True, seed=3)
     model = BertModel.from_pretrained(tmp_path / "model", isa=isa)

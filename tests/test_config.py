@@ -20,9 +20,17 @@ def _write(tmp_path: Path, data: dict) -> Path:
 
 def test_reads_known_and_keeps_unknown_keys(tmp_path: Path) -> None:
     data = {
-        "hidden_size": 64, "num_attention_heads": 4, "num_hidden_layers": 2, "intermediate_size": 128,
-        "vocab_size": 100, "hidden_act": "gelu_new", "layer_norm_eps": 1e-7, "pooler_fc_size": 768,
-        "directionality": "bidi", "architectures": ["BertModel"], "model_type": "bert",
+        "hidden_size": 64,
+        "num_attention_heads": 4,
+        "num_hidden_layers": 2,
+        "intermediate_size": 128,
+        "vocab_size": 100,
+        "hidden_act": "gelu_new",
+        "layer_norm_eps": 1e-7,
+        "pooler_fc_size": 768,
+        "directionality": "bidi",
+        "architectures": ["BertModel"],
+        "model_type": "bert",
     }
     cfg = BertConfig.from_pretrained(_write(tmp_path, data))
     assert (cfg.hidden_size, cfg.num_attention_heads, cfg.head_dim) == (64, 4, 16)
@@ -41,8 +49,18 @@ def test_defaults_match_transformers() -> None:
     transformers = require("transformers")
     ours = BertConfig()
     theirs = transformers.BertConfig()
-    for name in ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size",
-                 "hidden_act", "max_position_embeddings", "type_vocab_size", "layer_norm_eps", "pad_token_id"):
+    for name in (
+        "vocab_size",
+        "hidden_size",
+        "num_hidden_layers",
+        "num_attention_heads",
+        "intermediate_size",
+        "hidden_act",
+        "max_position_embeddings",
+        "type_vocab_size",
+        "layer_norm_eps",
+        "pad_token_id",
+    ):
         assert getattr(ours, name) == getattr(theirs, name), name
 
 

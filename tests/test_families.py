@@ -220,10 +220,16 @@ def test_unknown_or_missing_model_type(tmp_path: Path) -> None:
         ("albert_e16_h32_g2_inner2", "encoder.embedding_hidden_mapping_in.weight", None),
         ("distilbert_h32", "transformer.layer.1.sa_layer_norm.weight", None),
         ("electra_e16_h32", "embeddings_project.weight", None),
-        ("roberta_mlm_nopool_h24", "roberta.encoder.layer.0.attention.self.key.bias",
-         "encoder.layer.0.attention.self.key.bias"),
-        ("electra_pretraining_h24", "electra.embeddings.token_type_embeddings.weight",
-         "embeddings.token_type_embeddings.weight"),
+        (
+            "roberta_mlm_nopool_h24",
+            "roberta.encoder.layer.0.attention.self.key.bias",
+            "encoder.layer.0.attention.self.key.bias",
+        ),
+        (
+            "electra_pretraining_h24",
+            "electra.embeddings.token_type_embeddings.weight",
+            "embeddings.token_type_embeddings.weight",
+        ),
         ("bert_seqcls_3labels", "classifier.bias", None),
         ("bert_seqcls_3labels", "bert.pooler.dense.weight", "pooler.dense.weight"),  # the head's input
         ("roberta_seqcls_1label", "classifier.out_proj.weight", None),
@@ -297,7 +303,9 @@ def test_inputs_specific_to_families() -> None:
     with pytest.raises(ValueError, match=r"position id 22, but max_position_embeddings is 22.*pad_token_id"):
         roberta(np.full((1, 21), 5))
     ids = np.array([[0, 5, 6, 1, 1], [1, 1, 0, 7, 2]])  # pad 1: right and left padding
-    explicit = roberta(ids, position_ids=position_ids_after_padding(ids, 1), skip_padding=False).last_hidden_state
+    explicit = roberta(
+        ids, position_ids=position_ids_after_padding(ids, 1), skip_padding=False
+    ).last_hidden_state
     assert np.array_equal(roberta(ids, skip_padding=False).last_hidden_state, explicit)
 
 
@@ -360,7 +368,10 @@ def test_config_reading() -> None:
         bertcore.RobertaConfig.from_dict({"position_embedding_type": "rotary"})
     with pytest.raises(ValueError, match="position_embedding_type"):
         bertcore.ElectraConfig.from_dict({"position_embedding_type": "relative_key"})  # BERT and RoBERTa only
-    assert bertcore.RobertaConfig.from_dict({"position_embedding_type": "relative_key_query"}).relative_attention == 2
+    assert (
+        bertcore.RobertaConfig.from_dict({"position_embedding_type": "relative_key_query"}).relative_attention
+        == 2
+    )
     with pytest.warns(UserWarning, match="model_type 'roberta'"):
         bertcore.ElectraConfig.from_dict({"model_type": "roberta"})
 

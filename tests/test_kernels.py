@@ -28,7 +28,9 @@ def _ref_act(name: str) -> Callable[[np.ndarray], np.ndarray]:
         "identity": lambda x: x,
         "gelu": lambda x: 0.5 * x * (1.0 + _erf(x / math.sqrt(2.0))),
         "gelu_new": lambda x: 0.5 * x * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x**3))),
-        "gelu_pytorch_tanh": lambda x: 0.5 * x * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x**3))),
+        "gelu_pytorch_tanh": lambda x: (
+            0.5 * x * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x**3)))
+        ),
         "gelu_fast": lambda x: 0.5 * x * (1.0 + np.tanh(x * 0.7978845608 * (1.0 + 0.044715 * x * x))),
         "quick_gelu": lambda x: x * sig(1.702 * x),
         "relu": lambda x: np.maximum(x, 0.0),
@@ -40,8 +42,19 @@ def _ref_act(name: str) -> Callable[[np.ndarray], np.ndarray]:
     return table[name]
 
 
-ACTIVATIONS = ["identity", "gelu", "gelu_new", "gelu_pytorch_tanh", "gelu_fast", "quick_gelu", "relu", "silu",
-               "swish", "tanh", "sigmoid"]
+ACTIVATIONS = [
+    "identity",
+    "gelu",
+    "gelu_new",
+    "gelu_pytorch_tanh",
+    "gelu_fast",
+    "quick_gelu",
+    "relu",
+    "silu",
+    "swish",
+    "tanh",
+    "sigmoid",
+]
 
 
 def _rand(rng: np.random.Generator, *shape: int, scale: float = 1.0) -> np.ndarray:
@@ -51,11 +64,30 @@ def _rand(rng: np.random.Generator, *shape: int, scale: float = 1.0) -> np.ndarr
 # ----------------------------------------------------------------------------- GEMM / linear
 
 GEMM_SHAPES = [
-    (1, 1, 1), (1, 17, 5), (2, 3, 16), (3, 16, 17), (5, 256, 48), (7, 257, 49), (8, 255, 47), (9, 33, 97),
-    (13, 300, 96), (16, 384, 384), (17, 513, 31), (33, 64, 1), (4, 1, 64), (100, 129, 113), (64, 768, 200),
-    (40, 512, 50), (97, 1024, 49), (7, 383, 49), (9, 385, 95), (17, 769, 50),
+    (1, 1, 1),
+    (1, 17, 5),
+    (2, 3, 16),
+    (3, 16, 17),
+    (5, 256, 48),
+    (7, 257, 49),
+    (8, 255, 47),
+    (9, 33, 97),
+    (13, 300, 96),
+    (16, 384, 384),
+    (17, 513, 31),
+    (33, 64, 1),
+    (4, 1, 64),
+    (100, 129, 113),
+    (64, 768, 200),
+    (40, 512, 50),
+    (97, 1024, 49),
+    (7, 383, 49),
+    (9, 385, 95),
+    (17, 769, 50),
     # around the one-M-block bound of linear() (256 rows, N split among threads)
-    (200, 300, 250), (256, 130, 400), (257, 64, 200),
+    (200, 300, 250),
+    (256, 130, 400),
+    (257, 64, 200),
 ]
 
 
@@ -154,7 +186,9 @@ def test_layer_norm(isa: str, n: int) -> None:
 @pytest.mark.parametrize("act", ACTIVATIONS)
 def test_activation(isa: str, act: str) -> None:
     rng = np.random.default_rng(0)
-    x = np.concatenate([np.linspace(-12, 12, 1001), rng.standard_normal(1000) * 3, [0.0, -0.0, 1e-30, -1e-30]])
+    x = np.concatenate(
+        [np.linspace(-12, 12, 1001), rng.standard_normal(1000) * 3, [0.0, -0.0, 1e-30, -1e-30]]
+    )
     x = x.astype(np.float32)
     for size in (1, 7, 8, 9, 15, 16, 17, x.size):
         y = _core.activation(x[:size], act, isa=isa)
@@ -194,8 +228,17 @@ def _ref_attention(qkv: np.ndarray, batch: int, seq: int, heads: int, mask_add: 
 @pytest.mark.parametrize(
     "batch,seq,heads,d",
     # d 48 and 96 take the 48-wide P·V tile on AVX-512, the others the 32-wide one
-    [(1, 1, 1, 1), (2, 5, 2, 8), (3, 17, 4, 16), (2, 33, 3, 17), (1, 64, 2, 64), (2, 9, 12, 32), (2, 19, 2, 48),
-     (1, 21, 2, 96), (1, 50, 1, 80)],
+    [
+        (1, 1, 1, 1),
+        (2, 5, 2, 8),
+        (3, 17, 4, 16),
+        (2, 33, 3, 17),
+        (1, 64, 2, 64),
+        (2, 9, 12, 32),
+        (2, 19, 2, 48),
+        (1, 21, 2, 96),
+        (1, 50, 1, 80),
+    ],
 )
 def test_attention(isa: str, batch: int, seq: int, heads: int, d: int) -> None:
     rng = np.random.default_rng(batch * 100 + seq)
@@ -206,7 +249,9 @@ def test_attention(isa: str, batch: int, seq: int, heads: int, d: int) -> None:
         keep[-1, :] = False  # an all-padding row
     mask_add = np.where(keep, 0.0, np.finfo(np.float32).min).astype(np.float32)
     scale = 1.0 / math.sqrt(d)
-    ctx, probs = _core.attention(qkv, batch, seq, heads, mask_add, scale, output_probs=True, isa=isa, num_threads=2)
+    ctx, probs = _core.attention(
+        qkv, batch, seq, heads, mask_add, scale, output_probs=True, isa=isa, num_threads=2
+    )
     ref_ctx, ref_p = _ref_attention(qkv, batch, seq, heads, mask_add, scale)
     assert np.abs(probs - ref_p).max() < 2e-6
     assert np.abs(ctx - ref_ctx).max() < 1e-5
@@ -266,4 +311,6 @@ def test_linear_rows_do_not_depend_on_batch(isa: str, n: int) -> None:
     full = _core.linear(x, packed, activation="gelu", num_threads=2)
     for rows in (1, 5, 8, 12, 16, 17, 24, 32, 33, 64):
         part = _core.linear(np.ascontiguousarray(x[:rows]), packed, activation="gelu", num_threads=1)
-        assert np.array_equal(part, full[:rows]), f"{isa}: {rows} rows differ from the same rows in a batch of 200"
+        assert np.array_equal(part, full[:rows]), (
+            f"{isa}: {rows} rows differ from the same rows in a batch of 200"
+        )

@@ -30,9 +30,13 @@ def model(tiny: tuple) -> BertModel:
 def test_input_forms_agree(model: BertModel) -> None:
     ref = model(IDS, attention_mask=MASK).last_hidden_state
     assert np.array_equal(model(IDS.tolist(), attention_mask=MASK.tolist()).last_hidden_state, ref)
-    assert np.array_equal(model(IDS.astype(np.int32), attention_mask=MASK.astype(bool)).last_hidden_state, ref)
+    assert np.array_equal(
+        model(IDS.astype(np.int32), attention_mask=MASK.astype(bool)).last_hidden_state, ref
+    )
     one = model(IDS[1]).last_hidden_state  # a 1-D input is one sequence
-    assert one.shape == (1, 6, TINY["hidden_size"]) and np.array_equal(one[0], model(IDS).last_hidden_state[1])
+    assert one.shape == (1, 6, TINY["hidden_size"]) and np.array_equal(
+        one[0], model(IDS).last_hidden_state[1]
+    )
     torch = require("torch")
     out = model(input_ids=torch.from_numpy(IDS), attention_mask=torch.from_numpy(MASK))
     assert np.array_equal(out.last_hidden_state, ref)
@@ -72,7 +76,9 @@ def test_token_types_and_positions_matter(model: BertModel, tiny: tuple) -> None
 def test_skip_padding_changes_only_padded_positions(model: BertModel, tiny: tuple, mask: list) -> None:
     mask_a = np.array(mask)
     keep = mask_a.astype(bool)
-    dense = model(IDS, attention_mask=mask_a, skip_padding=False, output_hidden_states=True, output_attentions=True)
+    dense = model(
+        IDS, attention_mask=mask_a, skip_padding=False, output_hidden_states=True, output_attentions=True
+    )
     packed = model(IDS, attention_mask=mask_a, output_hidden_states=True, output_attentions=True)
     ref = numpy_bert(tiny[1], TINY, IDS, mask_a)
     assert np.abs(dense.last_hidden_state - ref["last_hidden_state"]).max() < 2e-5
@@ -84,7 +90,9 @@ def test_skip_padding_changes_only_padded_positions(model: BertModel, tiny: tupl
         computed = keep.copy()
         computed[:, 0] = True
         assert np.all(packed.last_hidden_state[~computed] == 0.0)
-        np.testing.assert_allclose(packed.last_hidden_state[:, 0], dense.last_hidden_state[:, 0], atol=1e-6, rtol=0)
+        np.testing.assert_allclose(
+            packed.last_hidden_state[:, 0], dense.last_hidden_state[:, 0], atol=1e-6, rtol=0
+        )
         for a, b in zip(packed.attentions, dense.attentions):
             rows = np.broadcast_to(keep[:, None, :, None], a.shape)
             np.testing.assert_allclose(a[rows], b[rows], atol=1e-6, rtol=0)
@@ -93,7 +101,9 @@ def test_skip_padding_changes_only_padded_positions(model: BertModel, tiny: tupl
 
 
 def test_output_object_and_options(model: BertModel) -> None:
-    out = model(IDS, attention_mask=MASK, output_hidden_states=True, output_attentions=True, skip_padding=False)
+    out = model(
+        IDS, attention_mask=MASK, output_hidden_states=True, output_attentions=True, skip_padding=False
+    )
     assert isinstance(out, BaseModelOutputWithPoolingAndCrossAttentions)
     assert out.last_hidden_state.dtype == np.float32 and out.pooler_output.shape == (2, TINY["hidden_size"])
     assert len(out.hidden_states) == TINY["num_hidden_layers"] + 1
@@ -103,7 +113,13 @@ def test_output_object_and_options(model: BertModel) -> None:
     np.testing.assert_allclose(out.attentions[1].sum(-1), 1.0, atol=1e-5)
     assert np.all(out.attentions[0][0, :, :, 5] == 0.0)  # the padded key gets no attention
     assert out.past_key_values is None and out.cross_attentions == ()  # transformers 5's empty tuple
-    assert list(out.keys()) == ["last_hidden_state", "pooler_output", "hidden_states", "attentions", "cross_attentions"]
+    assert list(out.keys()) == [
+        "last_hidden_state",
+        "pooler_output",
+        "hidden_states",
+        "attentions",
+        "cross_attentions",
+    ]
     assert model(IDS).cross_attentions is None
     tup = model(IDS, attention_mask=MASK, return_dict=False, skip_padding=False)
     assert isinstance(tup, tuple) and len(tup) == 2

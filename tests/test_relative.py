@@ -48,7 +48,9 @@ def test_relative_fixture(name: str, isa: str) -> None:
         sel[:, 0] = True  # position 0 is always computed (the pooler reads it)
         rows = slice(None) if not skip else sel
         pairs = [("last_hidden_state", out.last_hidden_state, ref["last_hidden_state"])]
-        pairs += [(f"hidden_states_{i}", out.hidden_states[i], ref[f"hidden_states_{i}"]) for i in range(layers + 1)]
+        pairs += [
+            (f"hidden_states_{i}", out.hidden_states[i], ref[f"hidden_states_{i}"]) for i in range(layers + 1)
+        ]
         for key, got, want in pairs:
             worst[key] = max(worst.get(key, 0.0), float(np.abs(got[rows] - want[rows]).max()))
         for i in range(layers):
@@ -58,8 +60,9 @@ def test_relative_fixture(name: str, isa: str) -> None:
                 want = np.moveaxis(want, 1, 2)[keep]
             worst[f"attentions_{i}"] = max(worst.get(f"attentions_{i}", 0.0), float(np.abs(got - want).max()))
         if "pooler_output" in ref:
-            worst["pooler_output"] = max(worst.get("pooler_output", 0.0),
-                                         float(np.abs(out.pooler_output - ref["pooler_output"]).max()))
+            worst["pooler_output"] = max(
+                worst.get("pooler_output", 0.0), float(np.abs(out.pooler_output - ref["pooler_output"]).max())
+            )
     print(f"{name} [{isa}] worst: " + ", ".join(f"{k} {v:.2e}" for k, v in worst.items()))
     bad = {k: v for k, v in worst.items() if v > 1e-5}
     assert not bad, f"{name} [{isa}]: over 1e-5: {bad}"

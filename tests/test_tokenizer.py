@@ -82,10 +82,14 @@ def assert_same_encoding(hf: Any, bc: Any, context: str = "") -> None:
             assert b.shape == h.shape, f"{context} {key}: {b.shape} vs {h.shape}"
             np.testing.assert_array_equal(b, h, err_msg=f"{context} {key}")
         else:
-            assert repr(b) == repr(h), f"{context} {key}:\n  bertcore     {b!r:.300}\n  transformers {h!r:.300}"
+            assert repr(b) == repr(h), (
+                f"{context} {key}:\n  bertcore     {b!r:.300}\n  transformers {h!r:.300}"
+            )
 
 
-def run_both(hf_tok: Any, bc_tok: AutoTokenizer, args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> Tuple[Any, Any]:
+def run_both(
+    hf_tok: Any, bc_tok: AutoTokenizer, args: Tuple[Any, ...], kwargs: Dict[str, Any]
+) -> Tuple[Any, Any]:
     """Calls both tokenizers; returns (result or exception, warnings) for each."""
     out = []
     for tok in (hf_tok, bc_tok):
@@ -203,8 +207,14 @@ def test_call_matches_transformers_all_modes(
     lengths = MAX_LENGTHS_LONG if kind.startswith("long") else MAX_LENGTHS
     failures = []
     compared = 0
-    for padding, truncation, max_length, multiple in itertools.product(PADDINGS, TRUNCATIONS, lengths, MULTIPLES):
-        kwargs: Dict[str, Any] = {"padding": padding, "truncation": truncation, "return_tensors": return_tensors}
+    for padding, truncation, max_length, multiple in itertools.product(
+        PADDINGS, TRUNCATIONS, lengths, MULTIPLES
+    ):
+        kwargs: Dict[str, Any] = {
+            "padding": padding,
+            "truncation": truncation,
+            "return_tensors": return_tensors,
+        }
         if max_length is not None:
             kwargs["max_length"] = max_length
         if multiple is not None:
@@ -235,7 +245,13 @@ def test_call_matches_transformers_all_modes(
         {"padding": "max_length", "max_length": 40, "padding_side": "left", "truncation": True},
         {"truncation": True, "max_length": 10, "stride": 3, "return_overflowing_tokens": True},
         {"truncation": "only_second", "max_length": 24, "stride": 2, "return_overflowing_tokens": True},
-        {"padding": True, "truncation": True, "max_length": 12, "return_overflowing_tokens": True, "stride": 4},
+        {
+            "padding": True,
+            "truncation": True,
+            "max_length": 12,
+            "return_overflowing_tokens": True,
+            "stride": 4,
+        },
         {"max_length": 20},
         {"padding": True, "max_length": 20},  # transformers warns: max_length ignored, no truncation
         {"padding": "max_length"},  # pads to model_max_length
@@ -246,7 +262,11 @@ def test_call_matches_transformers_all_modes(
 )
 @pytest.mark.parametrize("return_tensors", [None, "np"])
 def test_call_options_match_transformers(
-    hf_tok: Any, bc_tok: AutoTokenizer, texts: List[str], kwargs: Dict[str, Any], return_tensors: Optional[str]
+    hf_tok: Any,
+    bc_tok: AutoTokenizer,
+    texts: List[str],
+    kwargs: Dict[str, Any],
+    return_tensors: Optional[str],
 ) -> None:
     kinds = input_kinds(texts)
     failures = []
@@ -376,7 +396,9 @@ def test_decode_matches(
 def test_decode_odd_inputs(hf_tok: Any, bc_tok: AutoTokenizer) -> None:
     for ids in (7592, np.int64(7592), [], [101], [0, 0, 0], [101, 7592, 99999, 102], np.array([101, 2088])):
         for skip in (False, True):
-            assert bc_tok.decode(ids, skip_special_tokens=skip) == hf_tok.decode(ids, skip_special_tokens=skip)
+            assert bc_tok.decode(ids, skip_special_tokens=skip) == hf_tok.decode(
+                ids, skip_special_tokens=skip
+            )
     assert bc_tok.batch_decode([]) == hf_tok.batch_decode([]) == []
     assert bc_tok.batch_decode(np.zeros((0, 4), dtype=np.int64)) == []
 
@@ -433,7 +455,9 @@ def test_too_long_sequence_is_logged_once(model_dir: str, caplog: pytest.LogCapt
         tok("a " * 600)
         tok("a " * 700)
         tok("a " * 700, truncation=True)  # truncated: no warning either way
-    messages = [r.getMessage() for r in caplog.records if "longer than the specified maximum" in r.getMessage()]
+    messages = [
+        r.getMessage() for r in caplog.records if "longer than the specified maximum" in r.getMessage()
+    ]
     assert len(messages) == 1 and "(602 > 512)" in messages[0]
 
 
@@ -555,7 +579,9 @@ def test_tiny_model_type_from_config_json(tmp_path: Path) -> None:
 
 
 def test_tiny_distilbert_has_no_token_type_ids(tmp_path: Path) -> None:
-    hf, bc = compare_tiny(tiny_dir(tmp_path, {"tokenizer_class": "DistilBertTokenizer", "model_max_length": 16}))
+    hf, bc = compare_tiny(
+        tiny_dir(tmp_path, {"tokenizer_class": "DistilBertTokenizer", "model_max_length": 16})
+    )
     assert "token_type_ids" not in bc("hello")
 
 
@@ -577,7 +603,13 @@ def test_tiny_added_tokens_decoder(tmp_path: Path) -> None:
         "tokenizer_class": "BertTokenizer",
         "added_tokens_decoder": {
             "0": {"content": "[PAD]", "special": True, "lstrip": False, "rstrip": False, "normalized": False},
-            "25": {"content": "<new>", "special": False, "lstrip": False, "rstrip": False, "normalized": True},
+            "25": {
+                "content": "<new>",
+                "special": False,
+                "lstrip": False,
+                "rstrip": False,
+                "normalized": True,
+            },
         },
     }
     hf, bc = compare_tiny(tiny_dir(tmp_path, config))
@@ -701,7 +733,9 @@ def test_runtime_imports_neither_torch_nor_transformers(model_dir: str) -> None:
     env = dict(os.environ)
     # The bertcore this test session imported (installed, or a dev tree with its native module).
     env["PYTHONPATH"] = os.pathsep.join([str(Path(bertcore.__file__).parents[1]), env.get("PYTHONPATH", "")])
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
+    )
     assert result.returncode == 0, result.stderr[-2000:]
 
 

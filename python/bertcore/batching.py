@@ -53,7 +53,9 @@ def _dense(
     if keep is not None and not keep.all():
         mask_add = np.where(keep.ravel(), np.float32(0.0), np.finfo(np.float32).min).astype(np.float32)
     flat_tasks = None if tasks is None else tasks.ravel()
-    return TokenBatch(ids.ravel(), types.ravel(), flat_tasks, positions.ravel(), None, segments, mask_add, False)
+    return TokenBatch(
+        ids.ravel(), types.ravel(), flat_tasks, positions.ravel(), None, segments, mask_add, False
+    )
 
 
 def make_token_batch(

@@ -157,7 +157,10 @@ class PretrainedConfig:
         own = self.attribute_map.get
         h, n = self.hidden_size, self.num_attention_heads
         if h % n != 0:
-            hidden, heads = own("hidden_size", "hidden_size"), own("num_attention_heads", "num_attention_heads")
+            hidden, heads = (
+                own("hidden_size", "hidden_size"),
+                own("num_attention_heads", "num_attention_heads"),
+            )
             raise ValueError(
                 f"config {hidden} ({h}) is not a multiple of {heads} ({n}); every head must get "
                 f"{hidden} / {heads} features"

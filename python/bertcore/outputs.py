@@ -141,7 +141,7 @@ class ModelOutput(OrderedDict[str, Any], metaclass=_BCCacheNameMeta):
 
     def __post_init__(self) -> None:
         """Check the fields and fill the mapping; called by the dataclass ``__init__``."""
-        class_fields = fields(self)
+        class_fields = fields(cast(Any, self))
 
         if not len(class_fields):
             raise ValueError(f"{self.__class__.__name__} has no fields.")
@@ -223,7 +223,7 @@ class ModelOutput(OrderedDict[str, Any], metaclass=_BCCacheNameMeta):
 
     def __setattr__(self, name: str, value: Any) -> None:
         name = self._replace_old_cache_name(name)
-        field_names = {field.name for field in fields(self)}
+        field_names = {field.name for field in fields(cast(Any, self))}
         if name in field_names and value is not None:
             # Not self.__setitem__: that would call back into __setattr__.
             super().__setitem__(name, value)
@@ -240,7 +240,7 @@ class ModelOutput(OrderedDict[str, Any], metaclass=_BCCacheNameMeta):
         if not is_dataclass(self):
             return super().__reduce__()
         callable_, _args, *remaining = cast("tuple[Any, ...]", super().__reduce__())
-        args = tuple(getattr(self, field.name) for field in fields(self))
+        args = tuple(getattr(self, field.name) for field in fields(cast(Any, self)))
         return (callable_, args, *remaining)
 
     def __contains__(self, key: object) -> bool:

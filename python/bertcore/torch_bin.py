@@ -435,7 +435,7 @@ class TorchCheckpoint:
         self._file.seek(offset)
         got = 0
         while got < buffer.size:
-            n = self._file.readinto(memoryview(buffer[got:]))
+            n = self._file.readinto(buffer[got:].data)
             if not n:
                 raise ValueError(f"{self.path} is truncated ({what})")
             got += n

@@ -7,20 +7,17 @@ from typing import Any, ClassVar, Dict, Iterable, Mapping, Optional, Tuple, Type
 
 from ..config import PathLike, PretrainedConfig, read_pretrained_config
 from ..hub import resolve_model_dir
-from .albert import AlbertForSequenceClassification, AlbertModel
+from .albert import AlbertForSequenceClassification
 from .base import EncoderModel
-from .bert import BertForSequenceClassification, BertModel
+from .bert import BertForSequenceClassification
 from .classification import SequenceClassifier
-from .distilbert import DistilBertForSequenceClassification, DistilBertModel
-from .electra import ElectraForSequenceClassification, ElectraModel
-from .ernie import ErnieForSequenceClassification, ErnieModel
+from .distilbert import DistilBertForSequenceClassification
+from .electra import ElectraForSequenceClassification
+from .ernie import ErnieForSequenceClassification
 from .roberta import (
     CamembertForSequenceClassification,
-    CamembertModel,
     RobertaForSequenceClassification,
-    RobertaModel,
     XLMRobertaForSequenceClassification,
-    XLMRobertaModel,
 )
 
 # Every family's sequence classification class; the model class and the config class follow from its spec.

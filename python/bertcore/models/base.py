@@ -261,7 +261,15 @@ class EncoderModel:
         """
         attn, hidden, as_dict = self._flags(output_attentions, output_hidden_states, return_dict)
         enc = self._encode(
-            input_ids, attention_mask, token_type_ids, position_ids, task_type_ids, attn, hidden, skip_padding, kwargs
+            input_ids,
+            attention_mask,
+            token_type_ids,
+            position_ids,
+            task_type_ids,
+            attn,
+            hidden,
+            skip_padding,
+            kwargs,
         )
         output_class = self.spec.output_class
         fields: Dict[str, Any] = {
@@ -371,7 +379,9 @@ class EncoderModel:
                 f"task_type_ids given, but this {type(self).__name__} has no task type embeddings "
                 "(config.json's use_task_id is not set)"
             )
-        tasks = self._ids_or_zeros(task_type_ids, "task_type_ids", batch, seq, has_tasks) if has_tasks else None
+        tasks = (
+            self._ids_or_zeros(task_type_ids, "task_type_ids", batch, seq, has_tasks) if has_tasks else None
+        )
         if position_ids is None:
             positions = self._default_position_ids(ids)
         else:

@@ -7,7 +7,7 @@ problem type from config.json, else inferred from ``num_labels`` and the labels'
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Dict, List, Optional, Tuple, Type, TypeVar, Union
+from typing import Any, ClassVar, List, Optional, Tuple, Type, TypeVar, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -48,6 +48,7 @@ def classification_loss(
     if y.dtype == object:
         raise TypeError("labels must be a numeric array")
     x = logits.astype(np.float64)
+    loss: Any
     if problem_type is None:
         if num_labels == 1:
             problem_type = "regression"
@@ -234,7 +235,15 @@ class SequenceClassifier:
         kwargs.pop("use_cache", None)
         attn, hidden, as_dict = base._flags(output_attentions, output_hidden_states, return_dict)
         enc = base._encode(
-            input_ids, attention_mask, token_type_ids, position_ids, task_type_ids, attn, hidden, skip_padding, kwargs
+            input_ids,
+            attention_mask,
+            token_type_ids,
+            position_ids,
+            task_type_ids,
+            attn,
+            hidden,
+            skip_padding,
+            kwargs,
         )
         if self.head_spec().input == "pooler":
             if enc.pooler_output is None:  # pragma: no cover - loading requires the pooler

@@ -48,7 +48,10 @@ def expected_tensors(spec: EncoderSpec, config: Any, with_pooler: bool) -> Dict[
     for prefix in spec.layer_schedule(config)[0]:
         shapes.update(spec.layer.expected(prefix, h, config.intermediate_size))
         if relative:
-            shapes[prefix + str(spec.layer.distance)] = (2 * config.max_position_embeddings - 1, config.head_dim)
+            shapes[prefix + str(spec.layer.distance)] = (
+                2 * config.max_position_embeddings - 1,
+                config.head_dim,
+            )
     if with_pooler and spec.pooler is not None:
         shapes.update(linear_shapes(spec.pooler, h, h))
     return shapes
@@ -115,7 +118,9 @@ class WeightPacker:
         qkv = _core.PackedLinear(qkv_w, qkv_b, isa=self.isa)
         del qkv_w, qkv_b
         # The distance table [2 P - 1, head_dim] is packed like a linear layer: q·E[t] is a GEMM.
-        distance = _core.PackedLinear(self.get(prefix + str(lay.distance)), None, isa=self.isa) if relative else None
+        distance = (
+            _core.PackedLinear(self.get(prefix + str(lay.distance)), None, isa=self.isa) if relative else None
+        )
         return _core.EncoderLayer(
             qkv=qkv,
             attn_out=self.linear(prefix + lay.attn_out),
@@ -129,7 +134,9 @@ class WeightPacker:
         )
 
 
-def build_encoder(spec: EncoderSpec, config: Any, ckpt: Checkpoint, isa: str, pooler: str, model_name: str) -> Any:
+def build_encoder(
+    spec: EncoderSpec, config: Any, ckpt: Checkpoint, isa: str, pooler: str, model_name: str
+) -> Any:
     """Checks the checkpoint against the spec and returns the packed ``_core.Encoder`` (``model_name`` is
     for the messages).
 
