@@ -12,6 +12,7 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -129,8 +130,17 @@ def package_version(name: str) -> str | None:
         return None
 
 
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+
+def default_json_path(benchmark: str) -> Path:
+    """``benchmarks/results/<benchmark>-<UTC date>.json``: the name a committed result is kept under."""
+    return RESULTS_DIR / f"{benchmark}-{_dt.datetime.now(_dt.timezone.utc).date().isoformat()}.json"
+
+
 def run_metadata(cpu_info: dict[str, Any], threads: int, isa: str) -> dict[str, Any]:
-    """Where and how a benchmark ran: date, CPU, thread count, ISA, Python and numpy versions."""
+    """Where and how a benchmark ran: date, CPU, thread count, ISA, Python and numpy versions, bertcore's
+    source commit."""
     import numpy as np
 
     return {
@@ -139,12 +149,14 @@ def run_metadata(cpu_info: dict[str, Any], threads: int, isa: str) -> dict[str, 
         "cpu_vendor": cpu_info.get("vendor"),
         "supported_isas": list(cpu_info.get("supported_isas", [])),
         "logical_cpus": os.cpu_count(),
+        "usable_cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
         "threads": threads,
         "isa": isa,
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "numpy": np.__version__,
         "bertcore": package_version("bertcore") or _bertcore_source_version(),
+        **bertcore_commit(),
         "env": {k: v for k, v in os.environ.items() if k in _ENV_KEYS},
     }
 
@@ -158,6 +170,25 @@ _ENV_KEYS = (
     "MKL_NUM_THREADS",
     "OMP_WAIT_POLICY",
 )
+
+
+def bertcore_commit() -> dict[str, Any]:
+    """The git commit of the checkout the imported bertcore comes from, and whether its tracked files differ
+    from it (None for both when bertcore is installed outside a git checkout)."""
+    import bertcore
+
+    here = Path(bertcore.__file__).resolve().parent
+
+    def git(*cmd: str) -> str | None:
+        try:
+            proc = subprocess.run(["git", "-C", str(here), *cmd], capture_output=True, text=True, timeout=10)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return proc.stdout.strip() if proc.returncode == 0 else None
+
+    commit = git("rev-parse", "HEAD")
+    status = git("status", "--porcelain", "--untracked-files=no") if commit else None
+    return {"bertcore_commit": commit, "bertcore_dirty": None if status is None else bool(status)}
 
 
 def _bertcore_source_version() -> str | None:

@@ -28,7 +28,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _common import fmt, markdown_table, package_version, report_load, run_metadata, write_json
+from _common import (
+    default_json_path,
+    fmt,
+    markdown_table,
+    measure_peak,
+    package_version,
+    report_load,
+    run_metadata,
+    write_json,
+)
 from _peers import OrtPeer, PeerUnavailable, configure_torch_threads
 
 import bertcore
@@ -37,8 +46,6 @@ import bertcore._core as C
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 from corpus import real_sentences  # noqa: E402
-
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 
 def model_dir() -> Path:
@@ -85,7 +92,8 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--max-length", type=int, default=256)
     ap.add_argument("--repeats", type=int, default=3, help="timed runs per workload (median reported)")
-    ap.add_argument("--json", default=str(RESULTS_DIR / "corpus.json"))
+    ap.add_argument("--json", default=str(default_json_path("corpus")),
+                    help="JSON output path (default: benchmarks/results/corpus-<UTC date>.json)")
     args = ap.parse_args()
 
     mdir = model_dir()

@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 from _common import (
+    default_json_path,
     Timing,
     TimingPolicy,
     fmt,
@@ -55,8 +56,6 @@ from _common import (
 from _peers import BertcorePeer, Feeds, OrtPeer, PeerUnavailable, TorchPeer, configure_torch_threads
 
 import bertcore._core as C
-
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 
 @dataclass(frozen=True)
@@ -130,7 +129,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="time each case this many times, --pause s apart; ratios are the median of the rounds' ratios",
     )
     p.add_argument("--pause", type=float, default=2.0, help="seconds between rounds (default 2)")
-    p.add_argument("--json", default=str(RESULTS_DIR / "forward.json"), help="JSON output path")
+    p.add_argument("--json", default=str(default_json_path("forward")),
+                   help="JSON output path (default: benchmarks/results/forward-<UTC date>.json)")
     args = p.parse_args(argv)
     if args.rounds < 1:
         p.error("--rounds must be at least 1")

@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 from _common import (
+    default_json_path,
     TimingPolicy,
     fmt,
     markdown_table,
@@ -41,8 +42,6 @@ from _common import (
 )
 
 import bertcore._core as C
-
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 # (K, N) = (in_features, out_features) of the Linear layers in the BERT sizes we care about:
 # MiniLM (H=384, I=1536), bert-base (768, 3072), bert-large (1024, 4096). QKV fused is N = 3H.
@@ -83,7 +82,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--kn", nargs="+", type=parse_kn, default=None, help="only these KxN pairs")
     p.add_argument("--scalar-all", action="store_true", help="time the scalar path on every shape (slow)")
     p.add_argument("--no-numpy", action="store_true", help="skip the numpy peer")
-    p.add_argument("--json", default=str(RESULTS_DIR / "gemm.json"), help="JSON output path")
+    p.add_argument("--json", default=str(default_json_path("gemm")),
+                   help="JSON output path (default: benchmarks/results/gemm-<UTC date>.json)")
     return p.parse_args(argv)
 
 

@@ -32,10 +32,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from _common import fmt, markdown_table, package_version, run_metadata, write_json
+from _common import default_json_path, fmt, markdown_table, package_version, run_metadata, write_json
 from bench_forward import MODELS, make_feeds, parse_shape, resolve_model
 
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
 RUNTIMES = ("bertcore", "onnxruntime", "torch")
 MB = 1 << 20
 
@@ -134,7 +133,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--runs", type=int, default=5, help="forward calls in the run phase")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--runtimes", nargs="+", choices=RUNTIMES, default=list(RUNTIMES))
-    p.add_argument("--json", default=str(RESULTS_DIR / "memory.json"))
+    p.add_argument("--json", default=str(default_json_path("memory")),
+                   help="JSON output path (default: benchmarks/results/memory-<UTC date>.json)")
     p.add_argument("--child", choices=RUNTIMES, help=argparse.SUPPRESS)
     p.add_argument("--model-dir", help=argparse.SUPPRESS)
     p.add_argument("--onnx", help=argparse.SUPPRESS)

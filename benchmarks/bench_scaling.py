@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from _common import (
+    default_json_path,
     TimingPolicy,
     fmt,
     markdown_table,
@@ -63,8 +64,6 @@ from bench_forward import (
 )
 
 import bertcore._core as C
-
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 MINILM_SHAPE = {
     "vocab_size": 30522, "hidden_size": 384, "num_hidden_layers": 6, "num_attention_heads": 12,
@@ -110,7 +109,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--shapes", nargs="+", type=parse_shape, default=None, help="only these BATCHxSEQ cases")
     p.add_argument("--peers", nargs="+", choices=PEERS, default=list(PEERS), help="peers to time")
     p.add_argument("--no-reference", action="store_true", help="skip the torch exactness check")
-    p.add_argument("--json", default=str(RESULTS_DIR / "scaling.json"), help="JSON output path")
+    p.add_argument("--json", default=str(default_json_path("scaling")),
+                   help="JSON output path (default: benchmarks/results/scaling-<UTC date>.json)")
     args = p.parse_args(argv)
     if args.threads is not None and min(args.threads) < 1:
         p.error("--threads takes positive counts")

@@ -567,3 +567,46 @@ def test_live_matches_transformers(
     )
     print(report)
     assert not failures, report + "\n" + "\n".join(failures)
+
+
+def test_task_type_ids_checked() -> None:
+    """ERNIE's task type ids are range-checked; a family without task types refuses them instead of dropping them."""
+    z = fixture("ernie_task_h32")
+    ernie = load(FAMILIES_DIR / "ernie_task_h32", z, num_threads=1)
+    ids = z["ragged/input_ids"]
+    tasks = np.zeros_like(ids)
+    tasks[0, 0] = 3  # task_type_vocab_size is 3
+    with pytest.raises(ValueError, match="task_type_ids holds 3"):
+        ernie(ids, task_type_ids=tasks)
+    with pytest.raises(ValueError, match="task_type_ids has shape"):
+        ernie(ids, task_type_ids=tasks[:, :2])
+    zero = ernie(ids, attention_mask=z["ragged/attention_mask"]).last_hidden_state
+    explicit = ernie(ids, attention_mask=z["ragged/attention_mask"], task_type_ids=np.zeros_like(ids))
+    assert np.array_equal(zero, explicit.last_hidden_state)
+    plain = load(FAMILIES_DIR / "ernie_mlm_nopool_h24", fixture("ernie_mlm_nopool_h24"), num_threads=1)
+    with pytest.raises(ValueError, match="no task type embeddings"):
+        plain(ids % 64, task_type_ids=np.zeros_like(ids))
+
+
+def test_native_interface_is_named() -> None:
+    """The core's config and layers are classes with named fields; nothing is passed by position."""
+    from bertcore import _core
+
+    model = bertcore.AutoModel.from_pretrained(FAMILIES_DIR / "ernie_task_h32", num_threads=1)
+    core = model._encoder.config
+    cfg = model.config
+    assert (core.hidden, core.heads, core.layers, core.intermediate) == (
+        cfg.hidden_size, cfg.num_attention_heads, cfg.num_hidden_layers, cfg.intermediate_size,
+    )  # fmt: skip
+    assert (core.type_vocab, core.task_type_vocab, core.activation) == (3, 3, cfg.hidden_act)
+    w = np.ones((4, 4), dtype=np.float32)
+    linear = _core.PackedLinear(w, np.zeros(4, dtype=np.float32))
+    with pytest.raises(TypeError):
+        _core.EncoderLayer(linear, linear, linear, linear, w[0], w[0], w[0], w[0])  # type: ignore[misc]
+    layer = _core.EncoderLayer(
+        qkv=linear, attn_out=linear, ffn_in=linear, ffn_out=linear,
+        ln1_gamma=w[0], ln1_beta=w[1], ln2_gamma=w[2], ln2_beta=w[3],
+    )  # fmt: skip
+    assert np.array_equal(layer.ln2_gamma, w[2]) and layer.distance is None
+    with pytest.raises(TypeError):
+        _core.Encoder(core, w, None, None, None, w[0], w[0], [layer], None, None, "")  # type: ignore[misc]
