@@ -20,6 +20,7 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 import time
@@ -39,6 +40,7 @@ from _common import (
     write_json,
 )
 from _peers import OrtPeer, PeerUnavailable, configure_torch_threads
+from bench_forward import forward_flops
 
 import bertcore
 import bertcore._core as C
@@ -111,8 +113,15 @@ def main() -> None:
     print(
         f"{len(sentences)} sentences, {real_tokens} real tokens; padded slots: {slots_in_order} in order, "
         f"{slots_sorted} sorted; batch {args.batch_size}, max_length {args.max_length}, {args.threads} threads, "
-        f"CPU {info['brand']}, load {report_load()}"
+        f"CPU {info['brand']}"
     )
+    load_before = report_load()
+    isa = str(bertcore.cpu_info()["isa"])
+    peak_before = measure_peak(C.fma_peak_gflops, isa, args.threads)
+    print(f"measured FMA peak {isa} x{args.threads} threads: {peak_before:.1f} GFLOP/s")
+    cfg = json.loads((mdir / "config.json").read_text())
+    lengths = [int(n) for f in feeds_in_order for n in f["attention_mask"].sum(axis=1)]
+    real_flops = sum(forward_flops(cfg, 1, n) for n in lengths)  # the work on real tokens, padding skipped
 
     rows: dict[str, float] = {}
     embeddings: dict[str, np.ndarray] = {}
@@ -168,6 +177,11 @@ def main() -> None:
     else:
         print("torch not installed: torch and sentence-transformers skipped")
 
+    peak_after = measure_peak(C.fma_peak_gflops, isa, args.threads)
+    peak = max(peak_before, peak_after)
+    print(f"measured FMA peak after the run: {peak_after:.1f} GFLOP/s")
+    bc_peak = {k: real_flops / v / 1e9 / peak for k, v in rows.items() if k.startswith("bertcore")}
+
     diff = None
     if "bertcore" in embeddings and "st" in embeddings:
         diff = float(np.abs(np.asarray(embeddings["bertcore"]) - np.asarray(embeddings["st"])).max())
@@ -184,16 +198,18 @@ def main() -> None:
                 fmt(tps, 0),
                 fmt(base_ort / secs, 2) if base_ort else "-",
                 fmt(base_st / secs, 2) if base_st else "-",
+                fmt(100 * bc_peak[name], 1) if name in bc_peak else "-",
             ]
         )
-    print()
-    print(markdown_table(["workload", "median ms", "real tokens/s", "x ORT sorted", "x st.encode"], table))
+    print(f"\nbc %peak: real-token matmul FLOPs / time, as a share of the {isa} FMA peak ({peak:.1f} GFLOP/s)\n")
+    headers = ["workload", "median ms", "real tokens/s", "x ORT sorted", "x st.encode", "bc %peak"]
+    print(markdown_table(headers, table))
     if diff is not None:
         print(
             f"\nmax abs diff, bertcore encode vs sentence-transformers encode, {len(sentences)} sentences: {diff:.2e}"
         )
     payload = {
-        **run_metadata(info, args.threads, bertcore.cpu_info()["isa"]),
+        **run_metadata(info, args.threads, isa),
         "benchmark": "corpus",
         "sentences": len(sentences),
         "real_tokens": real_tokens,
@@ -204,6 +220,12 @@ def main() -> None:
         "seconds": rows,
         "real_tokens_per_s": {k: real_tokens / v for k, v in rows.items()},
         "max_abs_diff_encode_vs_sentence_transformers": diff,
+        "real_gflop": real_flops / 1e9,
+        "fma_peak_gflops": peak,
+        "fma_peak_gflops_before_after": [peak_before, peak_after],
+        "bertcore_peak_fraction": bc_peak,
+        "load_average_before": load_before,
+        "load_average_after": report_load(),
         "versions": {
             p: package_version(p) for p in ("torch", "transformers", "onnxruntime", "sentence-transformers")
         },

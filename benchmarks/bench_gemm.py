@@ -20,8 +20,8 @@ import os
 import sys
 
 # OpenBLAS's idle threads spin for 2^28 TSC cycles (about 0.1 s) after each numpy matmul before they sleep;
-# interleaved with bertcore's calls, that spin took a core from bertcore's threads (2-thread results of 11%
-# of peak). 2^4 cycles makes them sleep at once. Read when OpenBLAS starts, so set before numpy is imported.
+# interleaved with bertcore's calls, that spin takes a core from bertcore's threads. 2^4 cycles makes them
+# sleep at once. Read when OpenBLAS starts, so set before numpy is imported.
 os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
