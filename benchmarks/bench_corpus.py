@@ -94,8 +94,11 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--max-length", type=int, default=256)
     ap.add_argument("--repeats", type=int, default=3, help="timed runs per workload (median reported)")
-    ap.add_argument("--json", default=str(default_json_path("corpus")),
-                    help="JSON output path (default: benchmarks/results/corpus-<UTC date>.json)")
+    ap.add_argument(
+        "--json",
+        default=str(default_json_path("corpus")),
+        help="JSON output path (default: benchmarks/results/corpus-<UTC date>.json)",
+    )
     args = ap.parse_args()
 
     mdir = model_dir()
@@ -201,7 +204,9 @@ def main() -> None:
                 fmt(100 * bc_peak[name], 1) if name in bc_peak else "-",
             ]
         )
-    print(f"\nbc %peak: real-token matmul FLOPs / time, as a share of the {isa} FMA peak ({peak:.1f} GFLOP/s)\n")
+    print(
+        f"\nbc %peak: real-token matmul FLOPs / time, as a share of the {isa} FMA peak ({peak:.1f} GFLOP/s)\n"
+    )
     headers = ["workload", "median ms", "real tokens/s", "x ORT sorted", "x st.encode", "bc %peak"]
     print(markdown_table(headers, table))
     if diff is not None:

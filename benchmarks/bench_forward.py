@@ -129,8 +129,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="time each case this many times, --pause s apart; ratios are the median of the rounds' ratios",
     )
     p.add_argument("--pause", type=float, default=2.0, help="seconds between rounds (default 2)")
-    p.add_argument("--json", default=str(default_json_path("forward")),
-                   help="JSON output path (default: benchmarks/results/forward-<UTC date>.json)")
+    p.add_argument(
+        "--json",
+        default=str(default_json_path("forward")),
+        help="JSON output path (default: benchmarks/results/forward-<UTC date>.json)",
+    )
     args = p.parse_args(argv)
     if args.rounds < 1:
         p.error("--rounds must be at least 1")

@@ -25,7 +25,6 @@ import sys
 os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -82,8 +81,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--kn", nargs="+", type=parse_kn, default=None, help="only these KxN pairs")
     p.add_argument("--scalar-all", action="store_true", help="time the scalar path on every shape (slow)")
     p.add_argument("--no-numpy", action="store_true", help="skip the numpy peer")
-    p.add_argument("--json", default=str(default_json_path("gemm")),
-                   help="JSON output path (default: benchmarks/results/gemm-<UTC date>.json)")
+    p.add_argument(
+        "--json",
+        default=str(default_json_path("gemm")),
+        help="JSON output path (default: benchmarks/results/gemm-<UTC date>.json)",
+    )
     return p.parse_args(argv)
 
 

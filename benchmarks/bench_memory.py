@@ -133,8 +133,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--runs", type=int, default=5, help="forward calls in the run phase")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--runtimes", nargs="+", choices=RUNTIMES, default=list(RUNTIMES))
-    p.add_argument("--json", default=str(default_json_path("memory")),
-                   help="JSON output path (default: benchmarks/results/memory-<UTC date>.json)")
+    p.add_argument(
+        "--json",
+        default=str(default_json_path("memory")),
+        help="JSON output path (default: benchmarks/results/memory-<UTC date>.json)",
+    )
     p.add_argument("--child", choices=RUNTIMES, help=argparse.SUPPRESS)
     p.add_argument("--model-dir", help=argparse.SUPPRESS)
     p.add_argument("--onnx", help=argparse.SUPPRESS)

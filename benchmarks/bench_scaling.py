@@ -109,8 +109,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--shapes", nargs="+", type=parse_shape, default=None, help="only these BATCHxSEQ cases")
     p.add_argument("--peers", nargs="+", choices=PEERS, default=list(PEERS), help="peers to time")
     p.add_argument("--no-reference", action="store_true", help="skip the torch exactness check")
-    p.add_argument("--json", default=str(default_json_path("scaling")),
-                   help="JSON output path (default: benchmarks/results/scaling-<UTC date>.json)")
+    p.add_argument(
+        "--json",
+        default=str(default_json_path("scaling")),
+        help="JSON output path (default: benchmarks/results/scaling-<UTC date>.json)",
+    )
     args = p.parse_args(argv)
     if args.threads is not None and min(args.threads) < 1:
         p.error("--threads takes positive counts")

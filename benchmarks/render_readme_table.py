@@ -105,8 +105,13 @@ def render(path: Path, heading: str) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("json", nargs="?", type=Path, default=None,
-                   help="a bench_forward.py JSON (default: the latest benchmarks/results/forward*.json)")
+    p.add_argument(
+        "json",
+        nargs="?",
+        type=Path,
+        default=None,
+        help="a bench_forward.py JSON (default: the latest benchmarks/results/forward*.json)",
+    )
     p.add_argument("--heading", default="## Benchmark", help="the section's heading line ('' for none)")
     args = p.parse_args(argv)
     path = args.json or latest_result()

@@ -46,10 +46,13 @@ py::dict cpu_info() {
   return d;
 }
 
-// Runs the family's FMA probe for about `seconds` on `num_threads` threads; returns GFLOP/s.
-double fma_peak_gflops(const std::string& isa_name_, int num_threads, double seconds) {
+// Runs one of the family's probes ("fma", "bf16", "int8") for about `seconds` on `num_threads` threads;
+// returns G operations/s.
+double peak_gops(const std::string& kind, const std::string& isa_name_, int num_threads, double seconds) {
   const KernelTable& kt = table_for(isa_name_);
   if (num_threads < 1) throw std::invalid_argument("num_threads must be >= 1");
+  double (*probe)(int64_t) = kind == "fma" ? kt.fma_probe : kind == "bf16" ? kt.bf16_probe : kind == "int8" ? kt.i8_probe : nullptr;
+  if (probe == nullptr) throw std::invalid_argument("unknown probe '" + kind + "'; use fma, bf16 or int8");
   py::gil_scoped_release release;
   int64_t iters = 1 << 16;
   double best = 0.0;
@@ -61,7 +64,7 @@ double fma_peak_gflops(const std::string& isa_name_, int num_threads, double sec
 #ifdef _OPENMP
 #pragma omp parallel num_threads(num_threads) reduction(+ : flops_total)
 #endif
-    { flops_total += kt.fma_probe(iters); }
+    { flops_total += probe(iters); }
     const double dt = std::chrono::duration<double>(clock::now() - t0).count();
     if (dt < 0.02) {
       iters *= 2;
@@ -83,8 +86,14 @@ void register_cpu(py::module_& m) {
         "Use another kernel family for models built from now on; ValueError if this CPU cannot run it.");
   m.def("isa_from_environment", []() { return std::string(isa_name(isa_from_environment())); },
         "The family BERTCORE_ISA asks for (ValueError if unknown or unsupported), else the best supported.");
-  m.def("fma_peak_gflops", &fma_peak_gflops, py::arg("isa") = "", py::arg("num_threads") = 1,
+  m.def("fma_peak_gflops", [](const std::string& isa, int num_threads, double seconds) {
+        return peak_gops("fma", isa, num_threads, seconds);
+      }, py::arg("isa") = "", py::arg("num_threads") = 1,
         py::arg("seconds") = 0.3, "Measured fp32 FMA throughput (GFLOP/s) of one kernel family.");
+  m.def("peak_gops", &peak_gops, py::arg("kind"), py::arg("isa") = "", py::arg("num_threads") = 1,
+        py::arg("seconds") = 0.3,
+        "Measured throughput (G operations/s) of a family's fp32 FMA ('fma'), bf16 ('bf16') or int8 ('int8') "
+        "GEMM instruction, as the low-precision benchmarks' peaks.");
   m.def("openmp_max_threads", []() {
 #ifdef _OPENMP
     return omp_get_max_threads();

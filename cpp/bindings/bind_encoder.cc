@@ -92,7 +92,13 @@ std::unique_ptr<Encoder> make_encoder(const EncoderConfig& config, const py::obj
                                       std::shared_ptr<PackedLinear> pooler, std::shared_ptr<PackedLinear> projection,
                                       const std::string& isa) {
   EncoderWeights w;
-  w.word = take_vector(word, "word embeddings");
+  if (py::isinstance<py::array_t<uint16_t>>(word) && Uint16Array::check_(word)) {
+    const auto bits = py::reinterpret_borrow<Uint16Array>(word);
+    w.word_bf16.resize((bits.size() + 1) / 2);
+    std::memcpy(w.word_bf16.data(), bits.data(), static_cast<size_t>(bits.size()) * sizeof(uint16_t));
+  } else {
+    w.word = take_vector(word, "word embeddings");
+  }
   if (position) w.position = copy_vector(*position, "position embeddings");
   if (token_type) w.token_type = copy_vector(*token_type, "token type embeddings");
   if (task_type) w.task_type = copy_vector(*task_type, "task type embeddings");

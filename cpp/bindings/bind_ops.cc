@@ -22,8 +22,20 @@ const std::map<std::string, Activation>& activation_map() {
   return m;
 }
 
+WeightType weight_type(const std::string& dtype) {
+  if (dtype == "float32") return WeightType::kF32;
+  if (dtype == "bfloat16") return WeightType::kBF16;
+  if (dtype == "int8") return WeightType::kI8;
+  throw std::invalid_argument("unknown dtype '" + dtype + "'; use float32, bfloat16 or int8");
+}
+
+const char* weight_type_name(WeightType t) {
+  return t == WeightType::kF32 ? "float32" : t == WeightType::kBF16 ? "bfloat16" : "int8";
+}
+
 std::shared_ptr<PackedLinear> make_packed(const FloatArray& weight, const std::optional<FloatArray>& bias,
-                                          const std::string& isa) {
+                                          const std::string& isa, const std::string& dtype) {
+  const WeightType type = weight_type(dtype);
   require_ndim(weight, 2, "weight");
   const int64_t n = weight.shape(0), k = weight.shape(1);
   if (bias) require_shape(*bias, {n}, "bias");
@@ -31,7 +43,7 @@ std::shared_ptr<PackedLinear> make_packed(const FloatArray& weight, const std::o
   const float* wp = weight.data();
   const float* bp = bias ? bias->data() : nullptr;
   py::gil_scoped_release release;
-  return std::make_shared<PackedLinear>(pack_linear(kt, wp, n, k, bp));
+  return std::make_shared<PackedLinear>(pack_linear(kt, wp, n, k, bp, type));
 }
 
 FloatArray linear_op(const FloatArray& x, const PackedLinear& w, const std::string& act,
@@ -189,16 +201,40 @@ std::vector<std::string> activation_names() {
   return names;
 }
 
+py::tuple quantize_rows_op(const FloatArray& x, bool unsigned_a, const std::string& isa) {
+  require_ndim(x, 2, "x");
+  const int64_t m = x.shape(0), k = x.shape(1);
+  py::array_t<int8_t> q({m, k});
+  FloatArray scale(m);
+  quantize_rows(table_for(isa), x.data(), m, k, k, k, unsigned_a, q.mutable_data(), scale.mutable_data());
+  return py::make_tuple(q, scale);
+}
+
+Uint16Array bf16_bits(const FloatArray& x) {
+  Uint16Array out(std::vector<py::ssize_t>(x.shape(), x.shape() + x.ndim()));
+  const float* src = x.data();
+  uint16_t* dst = out.mutable_data();
+  for (py::ssize_t i = 0; i < x.size(); ++i) dst[i] = float_to_bf16(src[i]);
+  return out;
+}
+
 void register_ops(py::module_& m) {
   py::class_<PackedLinear, std::shared_ptr<PackedLinear>>(m, "PackedLinear",
                                                           "A dense layer's weight [out, in] and bias, packed once.")
       .def(py::init(&make_packed), py::arg("weight").noconvert(), py::arg("bias").noconvert() = py::none(),
-           py::arg("isa") = "")
+           py::arg("isa") = "", py::arg("dtype") = "float32")
+      .def_property_readonly("dtype", [](const PackedLinear& w) { return std::string(weight_type_name(w.type)); })
+      .def_property_readonly("scales", [](const PackedLinear& w) {
+        FloatArray out(w.type == WeightType::kI8 ? w.n : 0);
+        if (w.type == WeightType::kI8) std::memcpy(out.mutable_data(), w.scales.data(), w.n * sizeof(float));
+        return out;
+      })
       .def_property_readonly("out_features", [](const PackedLinear& w) { return w.n; })
       .def_property_readonly("in_features", [](const PackedLinear& w) { return w.k; })
       .def_property_readonly("isa", [](const PackedLinear& w) { return std::string(isa_name(w.isa)); })
       .def_property_readonly("nbytes", [](const PackedLinear& w) {
-        return static_cast<int64_t>((w.panels.size() + w.bias.size()) * sizeof(float));
+        return w.weight_bytes() + static_cast<int64_t>((w.bias.size() + w.scales.size()) * sizeof(float)) +
+               static_cast<int64_t>(w.comp.size() * sizeof(int32_t));
       })
       .def("unpack", [](const PackedLinear& w) {
         FloatArray out({w.n, w.k});
@@ -206,6 +242,10 @@ void register_ops(py::module_& m) {
         return out;
       });
   m.def("activation_names", &activation_names);
+  m.def("quantize_rows", &quantize_rows_op, py::arg("x").noconvert(), py::arg("unsigned_a") = false,
+        py::arg("isa") = "",
+        "int8 rows as the int8 GEMM quantizes its input: (q, scale), q = rint(x * 127 / max|row|).");
+  m.def("bf16_bits", &bf16_bits, py::arg("x").noconvert(), "float32 -> bfloat16 bits, rounded to nearest even.");
   m.def("linear", &linear_op, py::arg("x").noconvert(), py::arg("weight"), py::arg("activation") = "identity",
         py::arg("residual").noconvert() = py::none(), py::arg("num_threads") = 1);
   m.def("layer_norm", &layer_norm_op, py::arg("x").noconvert(), py::arg("gamma").noconvert(),

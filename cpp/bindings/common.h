@@ -22,6 +22,7 @@ namespace py = pybind11;
 // Exact dtype, C-contiguous; used with .noconvert() so no hidden copy or cast happens here.
 using FloatArray = py::array_t<float, py::array::c_style>;
 using Int64Array = py::array_t<int64_t, py::array::c_style>;
+using Uint16Array = py::array_t<uint16_t, py::array::c_style>;  // bf16 bits
 
 inline void require_ndim(const py::array& a, int ndim, const char* name) {
   if (a.ndim() != ndim) {

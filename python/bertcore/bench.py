@@ -97,6 +97,7 @@ def run_bench(
     warmup: int = 2,
     with_torch: bool = True,
     seed: int = 0,
+    dtype: str = "float32",
 ) -> BenchReport:
     """Times bertcore's forward pass (and transformers + torch's) on random ids of shape (batch, seq).
 
@@ -110,7 +111,7 @@ def run_bench(
         raise ValueError(f"warmup must be >= 0, got {warmup}")
     model_dir = os.fspath(model_dir)
     config = AutoConfig.from_pretrained(model_dir)
-    model = AutoModel.from_pretrained(model_dir, num_threads=threads)
+    model = AutoModel.from_pretrained(model_dir, num_threads=threads, dtype=dtype)
     limit = getattr(config, "max_position_embeddings", None)
     if isinstance(limit, int) and seq > limit:
         raise ValueError(f"seq {seq} exceeds the model's max_position_embeddings ({limit})")

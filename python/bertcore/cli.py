@@ -31,6 +31,7 @@ from typing import IO, Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ._version import __version__
+from .models.loading import DTYPES
 
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 
@@ -132,7 +133,11 @@ def cmd_embed(args: argparse.Namespace) -> None:
     texts, ids = read_texts(args.input, args.format, args.text_field)
     pooling = None if args.pooling is None else tuple(m.strip() for m in args.pooling.split(","))
     encoder = SentenceEncoder.from_pretrained(
-        args.model, num_threads=args.threads, pooling=pooling, max_seq_length=args.max_seq_length
+        args.model,
+        num_threads=args.threads,
+        pooling=pooling,
+        max_seq_length=args.max_seq_length,
+        dtype=args.dtype,
     )
     embeddings = encoder.encode(
         texts,
@@ -149,7 +154,9 @@ def cmd_rerank(args: argparse.Namespace) -> None:
     from .rerank import CrossEncoder
 
     docs, ids = read_texts(args.input, args.format, args.text_field)
-    reranker = CrossEncoder.from_pretrained(args.model, num_threads=args.threads, max_length=args.max_length)
+    reranker = CrossEncoder.from_pretrained(
+        args.model, num_threads=args.threads, max_length=args.max_length, dtype=args.dtype
+    )
     ranked = reranker.rank(
         args.query,
         docs,
@@ -223,6 +230,7 @@ def cmd_bench(args: argparse.Namespace) -> None:
         repeats=args.repeats,
         warmup=args.warmup,
         with_torch=not args.no_torch,
+        dtype=args.dtype,
     )
     print(json.dumps(report.as_dict(), indent=2) if args.json else report.table())
 
@@ -249,6 +257,16 @@ def _add_input(p: argparse.ArgumentParser, what: str) -> None:
     p.add_argument("--batch-size", type=_positive, default=32, help="texts per forward call (default: 32)")
     p.add_argument("--threads", type=_positive, help="threads (default: OMP_NUM_THREADS, else usable CPUs)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    _add_dtype(p)
+
+
+def _add_dtype(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--dtype",
+        choices=DTYPES,
+        default="float32",
+        help="weights of the dense layers: float32 (exact, default), bfloat16 or int8",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -309,6 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--repeats", type=_positive, default=10, help="timed calls (default: 10)")
     p.add_argument("--warmup", type=int, default=2, help="untimed calls first (default: 2)")
     p.add_argument("--no-torch", action="store_true", help="time bertcore only")
+    _add_dtype(p)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(run=cmd_bench)
     return parser

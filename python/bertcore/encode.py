@@ -23,7 +23,6 @@ Long texts (``long_text``):
 
 from __future__ import annotations
 
-import inspect
 import os
 import warnings
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
@@ -34,7 +33,7 @@ import numpy.typing as npt
 from .call_args import as_text_list, check_batch_size, check_device, special_token_frame
 from .config import PathLike
 from .features import Module
-from .models.auto import AutoConfig, AutoModel
+from .models.auto import AutoModel
 from .pooling import Pooling
 from .prompts import read_prompts, resolve_prompt
 from .sentence_layers import Dense, Normalize, l2_normalize
@@ -106,6 +105,7 @@ class SentenceEncoder:
         truncate_dim: Optional[int] = None,
         prompts: Optional[Mapping[str, str]] = None,
         default_prompt_name: Optional[str] = None,
+        dtype: str = "float32",
     ) -> "SentenceEncoder":
         """Loads a sentence-transformers directory, or a plain Hugging Face one (then mean pooling).
 
@@ -121,6 +121,8 @@ class SentenceEncoder:
                 else the tokenizer's model_max_length capped at max_position_embeddings.
             truncate_dim: keep only the first ``truncate_dim`` dimensions of sentence embeddings.
             prompts, default_prompt_name: added to (and taking precedence over) the saved ones.
+            dtype: the encoder's dense layers: "float32" (exact, the default), "bfloat16" or "int8" (see
+                :meth:`bertcore.BertModel.from_pretrained`).
 
         Returns:
             The encoder.
@@ -142,7 +144,7 @@ class SentenceEncoder:
             if key in tokenizer_args:
                 overrides[key] = tokenizer_args[key]
         tokenizer = AutoTokenizer.from_pretrained(layout.transformer_dir, **overrides)
-        model = _load_encoder(layout.transformer_dir, num_threads, isa)
+        model = _load_encoder(layout.transformer_dir, num_threads, isa, dtype)
 
         modules: List[Module] = list(layout.modules) if layout.has_modules_json else [Pooling(("mean",))]
         if override is not None:
@@ -492,11 +494,8 @@ def _check_truncate_dim(value: Any) -> Optional[int]:
     return int(value)
 
 
-def _load_encoder(model_dir: str, num_threads: Optional[int], isa: Optional[str]) -> Any:
+def _load_encoder(model_dir: str, num_threads: Optional[int], isa: Optional[str], dtype: str) -> Any:
     """``AutoModel`` without the pooler (sentence embeddings never read it)."""
-    config = AutoConfig.from_pretrained(model_dir)
-    cls = AutoModel.class_for(config.model_type)
-    kwargs: Dict[str, Any] = {"num_threads": num_threads, "isa": isa, "config": config}
-    if "add_pooling_layer" in inspect.signature(cls.from_pretrained).parameters:
-        kwargs["add_pooling_layer"] = False
-    return cls.from_pretrained(model_dir, **kwargs)
+    return AutoModel.from_pretrained(
+        model_dir, add_pooling_layer=False, num_threads=num_threads, isa=isa, dtype=dtype
+    )

@@ -89,6 +89,7 @@ class CrossEncoder:
         device: Optional[str] = None,
         max_length: Optional[int] = None,
         activation_fn: ActivationArg = None,
+        dtype: str = "float32",
     ) -> "CrossEncoder":
         """Loads a sequence-classification directory (plain Hugging Face, or saved by sentence-transformers).
 
@@ -101,6 +102,8 @@ class CrossEncoder:
                 max_seq_length, else the tokenizer's model_max_length capped at max_position_embeddings.
             activation_fn: overrides the saved/default activation: a name ("sigmoid", "identity", "tanh",
                 "softmax", ...), a torch path, a torch activation module, or a function on numpy arrays.
+            dtype: the encoder's dense layers: "float32" (exact, the default), "bfloat16" or "int8" (see
+                :meth:`bertcore.BertModel.from_pretrained`).
 
         Raises:
             FileNotFoundError: the directory, config.json, the tokenizer files or the weights are missing.
@@ -111,7 +114,7 @@ class CrossEncoder:
         layout = read_layout(directory, with_modules=False)
         tokenizer = AutoTokenizer.from_pretrained(layout.transformer_dir)
         model = AutoModelForSequenceClassification.from_pretrained(
-            layout.transformer_dir, num_threads=num_threads, isa=isa
+            layout.transformer_dir, num_threads=num_threads, isa=isa, dtype=dtype
         )
         if max_length is None:
             max_length = default_max_length(layout.sentence_config, tokenizer.model_max_length, model.config)

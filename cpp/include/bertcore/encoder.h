@@ -43,6 +43,7 @@ struct EncoderLayer {
 
 struct EncoderWeights {
   AlignedBuffer word, position, token_type, task_type, emb_ln_gamma, emb_ln_beta;
+  AlignedBuffer word_bf16;  // the word table as bf16 bits (two per float slot) instead of `word`
   std::shared_ptr<const PackedLinear> emb_project;  // [hidden, embedding_size] when the sizes differ
   std::vector<EncoderLayer> layers;
   std::shared_ptr<const PackedLinear> pooler;  // null without a pooling layer

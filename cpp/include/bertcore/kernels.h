@@ -44,6 +44,23 @@ struct KernelTable {
   void (*gemm_ukernel_narrow)(int64_t k, const float* a, int64_t lda, const float* b, float* c, int64_t ldc,
                               int64_t m, int64_t n, int accumulate) = nullptr;
 
+  // --- Low-precision GEMM tiles (lowp_body.h): the gemm_mr x gemm_nr tile over the whole K, padded to kp (a
+  // multiple of 4). B panels hold per group of 2 (bf16) or 4 (int8) K steps gemm_nr 32-bit lanes, one per
+  // column, each lane the column's consecutive steps. Only the m x n corner of c is written.
+  // bf16: c = A · B in fp32, A rows of kp bf16 bits lda apart.
+  void (*gemm_bf16_ukernel)(int64_t kp, const uint16_t* a, int64_t lda, const uint16_t* b, float* c, int64_t ldc,
+                            int64_t m, int64_t n) = nullptr;
+  // int8: c[i][j] = float(acc - comp[j]) * a_scale[i] * b_scale[j] with acc the int32 dot product of row i
+  // (quantized per row; + 128 as u8 when i8_unsigned_a) and column j (s8). b_scale and comp are read for
+  // gemm_nr columns; comp (128 times the column's sum) is used only with i8_unsigned_a.
+  bool i8_unsigned_a = false;
+  // Quantizes one row of k floats into kp int8 values (+ offset, zero-padded) by quantize_rows' rule (ops.h);
+  // returns the row's scale.
+  float (*quantize_row)(const float* x, int64_t k, int64_t kp, int offset, int8_t* q) = nullptr;
+  void (*gemm_i8_ukernel)(int64_t kp, const int8_t* a, int64_t lda, const int8_t* b, const float* a_scale,
+                          const float* b_scale, const int32_t* comp, float* c, int64_t ldc, int64_t m,
+                          int64_t n) = nullptr;
+
   // --- Row kernels, each on one contiguous row of n floats.
   // Epilogue of a dense layer on a tile of `rows` rows of n floats (row r at c + r * ldc, its residual row at
   // residual + r * ldr), in place: c = act(c + bias) (+ residual). bias and residual may be null.
@@ -63,6 +80,10 @@ struct KernelTable {
   // --- Throughput probe: runs `iters` rounds of independent FMAs on this family's widest vectors and returns
   // the number of floating-point operations performed (2 per lane per FMA).
   double (*fma_probe)(int64_t iters) = nullptr;
+  // The same for the low-precision tiles' inner instruction (lowp_body.h): bf16 pair products (vdpbf16ps, or
+  // the widening FMAs) and int8 quad products (vpdpbusd, or vpmaddubsw + vpmaddwd), 2 operations a product.
+  double (*bf16_probe)(int64_t iters) = nullptr;
+  double (*i8_probe)(int64_t iters) = nullptr;
 };
 
 // The table in use: the one forced by BERTCORE_ISA, else the best the CPU supports. Chosen on first use.
@@ -82,18 +103,28 @@ Isa isa_from_environment();
 // Filled by the per-ISA sources.
 namespace kernels_scalar {
 void register_gemm(KernelTable* t);
+void register_lowp(KernelTable* t);
 void register_rows(KernelTable* t);
 void register_probes(KernelTable* t);
 }  // namespace kernels_scalar
 namespace kernels_avx2 {
 void register_gemm(KernelTable* t);
+void register_lowp(KernelTable* t);
 void register_rows(KernelTable* t);
 void register_probes(KernelTable* t);
 }  // namespace kernels_avx2
 namespace kernels_avx512 {
 void register_gemm(KernelTable* t);
+void register_lowp(KernelTable* t);
 void register_rows(KernelTable* t);
 void register_probes(KernelTable* t);
 }  // namespace kernels_avx512
+// The AVX-512 extensions, registered over the avx512 family's tiles when the CPU has them.
+namespace kernels_avx512_vnni {
+void register_vnni(KernelTable* t);
+}  // namespace kernels_avx512_vnni
+namespace kernels_avx512_bf16 {
+void register_bf16(KernelTable* t);
+}  // namespace kernels_avx512_bf16
 
 }  // namespace bertcore

@@ -4,34 +4,59 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "bertcore/buffer.h"
 #include "bertcore/kernels.h"
 
 namespace bertcore {
 
+// How a dense layer's weight is stored: fp32, bf16 (rounded to nearest even), or int8 (symmetric, one scale
+// per output channel); the activations are converted to the same type per call.
+enum class WeightType : int { kF32 = 0, kBF16 = 1, kI8 = 2 };
+
 // A dense layer y = x · W^T + b with W (Hugging Face's [out, in] layout) packed once for one family's GEMM:
-// panel j holds columns [j NR, (j + 1) NR) of W^T as K rows of NR floats, zero-padded past N.
+// panel j holds columns [j NR, (j + 1) NR) of W^T, zero-padded past N. fp32 panels hold K rows of NR floats;
+// bf16 and int8 panels hold kp (K rounded up to 4) steps in the lane groups of KernelTable's low-precision
+// tiles.
 struct PackedLinear {
   Isa isa = Isa::kScalar;
+  WeightType type = WeightType::kF32;
   int nr = 0;
-  int64_t n = 0;  // output features
-  int64_t k = 0;  // input features
-  AlignedBuffer panels;
-  AlignedBuffer bias;  // empty when the layer has none
+  int64_t n = 0;   // output features
+  int64_t k = 0;   // input features
+  int64_t kp = 0;  // K padded for the low-precision panels
+  AlignedBuffer panels;  // fp32 panels, or the bf16 / int8 panels' bytes
+  AlignedBuffer bias;    // empty when the layer has none
+  AlignedBuffer scales;  // int8: per output channel, padded to whole panels
+  std::vector<int32_t> comp;  // int8: 128 * the column's sum of weights, padded to whole panels
 
   int64_t num_panels() const { return (n + nr - 1) / nr; }
   const float* panel(int64_t j) const { return panels.data() + j * k * nr; }
+  const uint16_t* panel_bf16(int64_t j) const { return reinterpret_cast<const uint16_t*>(panels.data()) + j * kp * nr; }
+  const int8_t* panel_i8(int64_t j) const { return reinterpret_cast<const int8_t*>(panels.data()) + j * kp * nr; }
+  int64_t weight_bytes() const;
 };
 
-// Packs weight[n][k] (row-major) and bias[n] (may be null) for the table's GEMM.
-PackedLinear pack_linear(const KernelTable& kt, const float* weight, int64_t n, int64_t k, const float* bias);
+// Packs weight[n][k] (row-major) and bias[n] (may be null) for the table's GEMM, stored as `type`.
+PackedLinear pack_linear(const KernelTable& kt, const float* weight, int64_t n, int64_t k, const float* bias,
+                         WeightType type = WeightType::kF32);
 
-// Unpacks to weight[n][k] (row-major), for tests.
+// Unpacks to weight[n][k] (row-major; bf16 and int8 weights dequantized), for tests.
 void unpack_linear(const PackedLinear& w, float* weight);
 
+// The bf16 bits of x rounded to nearest even (as torch's float -> bfloat16 conversion).
+uint16_t float_to_bf16(float x);
+
+// Row i of x[m][k] quantized symmetrically: scale[i] = max|x_i| / 127 (1 for an all-zero or non-finite row)
+// and q = clamp(rint(x * (127 / max|x_i|)), -127, 127), written as s8, or as u8 q + 128 when `unsigned_a`; the
+// row is padded with zeros (q = 0) to kp values. The weights are quantized by the same rule, one row per
+// output channel.
+void quantize_rows(const KernelTable& kt, const float* x, int64_t m, int64_t k, int64_t ldx, int64_t kp,
+                   bool unsigned_a, int8_t* q, float* scale);
+
 // y[m][n] = act(x[m][k] · W^T + b) (+ residual[m][n]). Rows of x, y and residual are ldx, ldy, ldr apart.
-// y must overlap neither x nor residual.
+// y must overlap neither x nor residual. bf16 and int8 layers convert x per call.
 void linear(const KernelTable& kt, const float* x, int64_t m, int64_t ldx, const PackedLinear& w, float* y,
             int64_t ldy, Activation act, const float* residual, int64_t ldr, int num_threads);
 
@@ -50,6 +75,7 @@ void softmax_rows(const KernelTable& kt, float* x, int64_t rows, int64_t n, int 
 // task types. Throws std::invalid_argument on an out-of-range index.
 struct EmbeddingTables {
   const float* word = nullptr;
+  const uint16_t* word_bf16 = nullptr;  // the word table as bf16 bits instead (low-precision models)
   int64_t vocab = 0;
   const float* position = nullptr;
   int64_t max_positions = 0;

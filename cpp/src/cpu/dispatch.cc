@@ -10,6 +10,13 @@
 namespace bertcore {
 namespace {
 
+// BERTCORE_AVX512_EXTENSIONS=0 keeps the avx512 family on its AVX-512F/BW low-precision tiles even where the
+// CPU has VNNI and BF16, so that those tiles are tested on such machines too.
+bool use_avx512_extensions() {
+  const char* env = std::getenv("BERTCORE_AVX512_EXTENSIONS");
+  return env == nullptr || std::string(env) != "0";
+}
+
 KernelTable build(Isa isa) {
   KernelTable t;
   t.isa = isa;
@@ -17,12 +24,14 @@ KernelTable build(Isa isa) {
     case Isa::kScalar:
       kernels_scalar::register_gemm(&t);
       kernels_scalar::register_rows(&t);
+      kernels_scalar::register_lowp(&t);
       kernels_scalar::register_probes(&t);
       break;
     case Isa::kAvx2:
 #ifdef BERTCORE_HAVE_X86_KERNELS
       kernels_avx2::register_gemm(&t);
       kernels_avx2::register_rows(&t);
+      kernels_avx2::register_lowp(&t);
       kernels_avx2::register_probes(&t);
 #endif
       break;
@@ -30,7 +39,12 @@ KernelTable build(Isa isa) {
 #ifdef BERTCORE_HAVE_X86_KERNELS
       kernels_avx512::register_gemm(&t);
       kernels_avx512::register_rows(&t);
+      kernels_avx512::register_lowp(&t);
       kernels_avx512::register_probes(&t);
+      if (use_avx512_extensions()) {
+        if (cpu_features().avx512_vnni) kernels_avx512_vnni::register_vnni(&t);
+        if (cpu_features().avx512_bf16) kernels_avx512_bf16::register_bf16(&t);
+      }
 #endif
       break;
   }

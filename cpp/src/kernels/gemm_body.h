@@ -13,30 +13,23 @@
 // few steps ahead into L1 (it streams from L2; A's rows are re-read across the W panels and stay in L1).
 #pragma once
 
-#include <type_traits>
-
 #include "bertcore/kernels.h"
 #include "simd.h"
+#include "tile.h"
 
 namespace bertcore {
 namespace BERTCORE_KNS {
 namespace {
 
 #if defined(BERTCORE_KERNEL_SCALAR)
-constexpr int kMR = 4;
-constexpr int kNR = 16;
 constexpr int kKC = 256;
 constexpr int kMC = 64;
 constexpr int kNC = 512;
 #elif defined(BERTCORE_KERNEL_AVX2)
-constexpr int kMR = 6;
-constexpr int kNR = 16;
 constexpr int kKC = 256;
 constexpr int kMC = 72;
 constexpr int kNC = 1024;
 #else
-constexpr int kMR = 8;
-constexpr int kNR = 48;
 constexpr int kKC = 384;  // one K block for K = 384 (MiniLM's hidden size)
 constexpr int kMC = 96;
 constexpr int kNC = 768;
@@ -65,24 +58,6 @@ void gemm_ukernel_impl(int64_t k, const float* a, int64_t lda, const float* b, f
 #else
 
 constexpr int64_t kPrefetchSteps = 24;  // B rows ahead: 24 steps x NR floats = 4.5 KB (AVX-512), about a DRAM latency of compute
-
-#if defined(__GNUC__)
-#define BERTCORE_ALWAYS_INLINE __attribute__((always_inline)) inline
-#else
-#define BERTCORE_ALWAYS_INLINE inline
-#endif
-
-// Calls f(std::integral_constant<int, I>) for I = 0 .. N-1, unrolled by the front end. The tile's accumulators
-// are only ever indexed through it, so every index is a constant whatever the compiler's unrolling heuristics
-// decide: a rolled loop indexing acc[i][j] with variables (GCC 13 keeps the edge-tile loop rolled) makes the
-// whole tile addressable, and every accumulator is then stored to the stack on every k step.
-template <int I, int N, class F>
-BERTCORE_ALWAYS_INLINE void unrolled(F&& f) {
-  if constexpr (I < N) {
-    f(std::integral_constant<int, I>{});
-    unrolled<I + 1, N>(f);
-  }
-}
 
 // The MR x (kNV vectors) tile. kNV = kNR / width is the dense layers' tile; AVX-512 also builds a two-vector
 // (32-column) one for attention's P·V product, whose width is the head size (32 or 64 in most models).

@@ -10,13 +10,20 @@
 #include <cmath>
 #include <cstdint>
 
+// A shim may name its own namespace (the AVX-512 extension files share the family's flags and vector type).
 #if defined(BERTCORE_KERNEL_SCALAR)
+#ifndef BERTCORE_KNS
 #define BERTCORE_KNS kernels_scalar
+#endif
 #elif defined(BERTCORE_KERNEL_AVX2)
+#ifndef BERTCORE_KNS
 #define BERTCORE_KNS kernels_avx2
+#endif
 #include <immintrin.h>
 #elif defined(BERTCORE_KERNEL_AVX512)
+#ifndef BERTCORE_KNS
 #define BERTCORE_KNS kernels_avx512
+#endif
 #include <immintrin.h>
 #else
 #error "define BERTCORE_KERNEL_SCALAR, BERTCORE_KERNEL_AVX2 or BERTCORE_KERNEL_AVX512 before including simd.h"

@@ -55,7 +55,11 @@ Encoder::Encoder(const EncoderConfig& c, EncoderWeights weights, const KernelTab
   }
   const int64_t h = c.hidden;
   const int64_t e = c.embedding_size > 0 ? c.embedding_size : h;
-  check_vector(weights_.word, c.vocab * e, "word embeddings");
+  if (weights_.word_bf16.size() > 0) {
+    check_vector(weights_.word_bf16, (c.vocab * e + 1) / 2, "word embeddings (bf16)");
+  } else {
+    check_vector(weights_.word, c.vocab * e, "word embeddings");
+  }
   if (c.absolute_positions) check_vector(weights_.position, c.max_positions * e, "position embeddings");
   check_vector(weights_.token_type, c.type_vocab * e, "token type embeddings");
   check_vector(weights_.task_type, c.task_type_vocab * e, "task type embeddings");
@@ -192,7 +196,8 @@ void Encoder::forward(const TokenBatch& tk, const EncoderOutputs& out, int num_t
   float* tmp = tmp_.data();
 
   EmbeddingTables e;
-  e.word = weights_.word.data();
+  e.word = weights_.word.size() > 0 ? weights_.word.data() : nullptr;
+  e.word_bf16 = weights_.word_bf16.size() > 0 ? reinterpret_cast<const uint16_t*>(weights_.word_bf16.data()) : nullptr;
   e.vocab = c.vocab;
   e.position = c.absolute_positions ? weights_.position.data() : nullptr;
   e.max_positions = c.max_positions;

@@ -34,12 +34,19 @@ void embeddings(const KernelTable& kt, const EmbeddingTables& e, const int64_t* 
     for (int64_t t = begin; t < end; ++t) {
       float* row = out + t * h;
       const float* pos = e.position != nullptr ? e.position + pos_ids[t] * h : nullptr;
-      const float* word = e.word + ids[t] * h;
+      const float* word = e.word != nullptr ? e.word + ids[t] * h : row;
+      if (e.word_bf16 != nullptr) {
+        const uint16_t* src = e.word_bf16 + ids[t] * h;
+        for (int64_t i = 0; i < h; ++i) {
+          const uint32_t bits = static_cast<uint32_t>(src[i]) << 16;
+          std::memcpy(row + i, &bits, sizeof(float));
+        }
+      }
       if (e.token_type != nullptr) {
         kt.add3(word, e.token_type + type_ids[t] * h, pos, row, h);
       } else if (pos != nullptr) {
         kt.add3(word, pos, nullptr, row, h);
-      } else {
+      } else if (word != row) {
         std::memcpy(row, word, static_cast<size_t>(h) * sizeof(float));
       }
       if (e.task_type != nullptr) kt.add3(row, e.task_type + task_ids[t] * h, nullptr, row, h);

@@ -7,6 +7,9 @@
 //         ukernel; after the last pc, the epilogue (bias, activation, residual) on the tile while it is hot.
 // Work units are spread over threads; when M is small, N is split finer so every thread has work.
 #include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
 #include <stdexcept>
 #include <string>
 
@@ -16,45 +19,17 @@
 
 namespace bertcore {
 
-PackedLinear pack_linear(const KernelTable& kt, const float* weight, int64_t n, int64_t k, const float* bias) {
-  if (n <= 0 || k <= 0) {
-    throw std::invalid_argument("linear layer needs positive sizes, got out=" + std::to_string(n) +
-                                " in=" + std::to_string(k));
-  }
-  PackedLinear w;
-  w.isa = kt.isa;
-  w.nr = kt.gemm_nr;
-  w.n = n;
-  w.k = k;
-  const int64_t nr = w.nr;
-  w.panels.resize(w.num_panels() * k * nr);
-  pack_b_transposed(weight, k, n, k, w.nr, w.panels.data());
-  if (bias != nullptr) w.bias.copy_from(bias, n);
-  return w;
-}
+namespace {
 
-void unpack_linear(const PackedLinear& w, float* weight) {
-  for (int64_t j = 0; j < w.num_panels(); ++j) {
-    const float* src = w.panel(j);
-    const int64_t cols = std::min<int64_t>(w.nr, w.n - j * w.nr);
-    for (int64_t p = 0; p < w.k; ++p)
-      for (int64_t c = 0; c < cols; ++c) weight[(j * w.nr + c) * w.k + p] = src[p * w.nr + c];
-  }
-}
+constexpr int64_t kLowpGroup = 4;  // K padding of the low-precision panels (int8 groups 4 steps, bf16 2)
 
-void linear(const KernelTable& kt, const float* x, int64_t m, int64_t ldx, const PackedLinear& w, float* y,
-            int64_t ldy, Activation act, const float* residual, int64_t ldr, int num_threads) {
-  if (w.isa != kt.isa || w.nr != kt.gemm_nr) {
-    throw std::invalid_argument(std::string("weights were packed for '") + isa_name(w.isa) +
-                                "' but the kernels in use are '" + isa_name(kt.isa) + "'");
-  }
-  if (m <= 0) return;
-  if (ldx < w.k || ldy < w.n || (residual != nullptr && ldr < w.n)) {
-    throw std::invalid_argument("linear: a leading dimension is smaller than the row length");
-  }
-  const int64_t n = w.n, k = w.k;
+// How y is cut into MC x NC work units for `threads` threads.
+struct Blocks {
+  int64_t mc, nc, mblocks, nblocks;
+};
+
+Blocks plan_blocks(const KernelTable& kt, int64_t m, int64_t n, int num_threads) {
   const int mr = kt.gemm_mr, nr = kt.gemm_nr;
-  const int64_t kc_max = kt.gemm_kc;
   const int64_t threads = std::max(num_threads, 1);
   // Work units are MC x NC blocks of y, of near-equal size (m = 320 with MC = 96 makes four blocks of 80, not
   // 96 + 96 + 96 + 32, which would leave one thread a small block at the end).
@@ -74,8 +49,177 @@ void linear(const KernelTable& kt, const float* x, int64_t m, int64_t ldx, const
   }
   const int64_t mc = round_up(ceil_div(m, mblocks), mr);
   const int64_t nc = round_up(ceil_div(n, nblocks), nr);
-  mblocks = ceil_div(m, mc);
-  nblocks = ceil_div(n, nc);
+  return Blocks{mc, nc, ceil_div(m, mc), ceil_div(n, nc)};
+}
+
+}  // namespace
+
+uint16_t float_to_bf16(float x) {
+  uint32_t u;
+  std::memcpy(&u, &x, sizeof u);
+  if ((u & 0x7FFFFFFFu) > 0x7F800000u) return static_cast<uint16_t>((u >> 16) | 0x40);  // NaN stays NaN
+  u += 0x7FFFu + ((u >> 16) & 1u);
+  return static_cast<uint16_t>(u >> 16);
+}
+
+void quantize_rows(const KernelTable& kt, const float* x, int64_t m, int64_t k, int64_t ldx, int64_t kp,
+                   bool unsigned_a, int8_t* q, float* scale) {
+  const int offset = unsigned_a ? 128 : 0;
+  for (int64_t i = 0; i < m; ++i) scale[i] = kt.quantize_row(x + i * ldx, k, kp, offset, q + i * kp);
+}
+
+int64_t PackedLinear::weight_bytes() const {
+  const int64_t per = type == WeightType::kF32 ? 4 : type == WeightType::kBF16 ? 2 : 1;
+  return num_panels() * nr * (type == WeightType::kF32 ? k : kp) * per;
+}
+
+PackedLinear pack_linear(const KernelTable& kt, const float* weight, int64_t n, int64_t k, const float* bias,
+                         WeightType type) {
+  if (n <= 0 || k <= 0) {
+    throw std::invalid_argument("linear layer needs positive sizes, got out=" + std::to_string(n) +
+                                " in=" + std::to_string(k));
+  }
+  PackedLinear w;
+  w.isa = kt.isa;
+  w.type = type;
+  w.nr = kt.gemm_nr;
+  w.n = n;
+  w.k = k;
+  w.kp = round_up(k, kLowpGroup);
+  const int64_t nr = w.nr, panels = w.num_panels();
+  if (bias != nullptr) w.bias.copy_from(bias, n);
+  if (type == WeightType::kF32) {
+    w.panels.resize(panels * k * nr);
+    pack_b_transposed(weight, k, n, k, w.nr, w.panels.data());
+    return w;
+  }
+  w.panels.resize(ceil_div(w.weight_bytes(), 4));
+  if (type == WeightType::kBF16) {
+    uint16_t* dst = reinterpret_cast<uint16_t*>(w.panels.data());
+    for (int64_t j = 0; j < panels; ++j) {
+      for (int64_t c = 0; c < nr; ++c) {
+        const int64_t col = j * nr + c;
+        for (int64_t p = 0; p < w.kp; ++p) {
+          const uint16_t v = col < n && p < k ? float_to_bf16(weight[col * k + p]) : 0;
+          dst[j * w.kp * nr + ((p / 2) * nr + c) * 2 + p % 2] = v;
+        }
+      }
+    }
+    return w;
+  }
+  w.scales.resize(panels * nr);
+  w.comp.assign(static_cast<size_t>(panels * nr), 0);
+  std::vector<int8_t> q(static_cast<size_t>(w.kp));
+  int8_t* dst = reinterpret_cast<int8_t*>(w.panels.data());
+  for (int64_t col = 0; col < panels * nr; ++col) {
+    const int64_t j = col / nr, c = col % nr;
+    std::fill(q.begin(), q.end(), 0);
+    w.scales.data()[col] = col < n ? kt.quantize_row(weight + col * k, k, w.kp, 0, q.data()) : 1.0f;
+    int32_t sum = 0;
+    for (int64_t p = 0; p < w.kp; ++p) {
+      dst[j * w.kp * nr + ((p / 4) * nr + c) * 4 + p % 4] = q[p];
+      sum += q[p];
+    }
+    w.comp[col] = 128 * sum;
+  }
+  return w;
+}
+
+void unpack_linear(const PackedLinear& w, float* weight) {
+  for (int64_t col = 0; col < w.n; ++col) {
+    const int64_t j = col / w.nr, c = col % w.nr;
+    for (int64_t p = 0; p < w.k; ++p) {
+      float v;
+      if (w.type == WeightType::kF32) {
+        v = w.panel(j)[p * w.nr + c];
+      } else if (w.type == WeightType::kBF16) {
+        const uint32_t u = static_cast<uint32_t>(w.panel_bf16(j)[((p / 2) * w.nr + c) * 2 + p % 2]) << 16;
+        std::memcpy(&v, &u, sizeof v);
+      } else {
+        v = static_cast<float>(w.panel_i8(j)[((p / 4) * w.nr + c) * 4 + p % 4]) * w.scales.data()[col];
+      }
+      weight[col * w.k + p] = v;
+    }
+  }
+}
+
+namespace {
+
+// bf16 and int8 layers: x converted per call (rows in parallel), then the whole K per register tile; the work
+// units and the epilogue are the fp32 path's.
+void linear_lowp(const KernelTable& kt, const float* x, int64_t m, int64_t ldx, const PackedLinear& w, float* y,
+                 int64_t ldy, Activation act, const float* residual, int64_t ldr, int num_threads) {
+  const int64_t n = w.n, k = w.k, kp = w.kp;
+  const int mr = kt.gemm_mr, nr = kt.gemm_nr;
+  const bool bf16 = w.type == WeightType::kBF16;
+  std::vector<uint16_t> xb;
+  std::vector<int8_t> xq;
+  std::vector<float> xs;
+  if (bf16) {
+    xb.resize(static_cast<size_t>(m * kp));
+  } else {
+    xq.resize(static_cast<size_t>(m * kp));
+    xs.resize(static_cast<size_t>(m));
+  }
+  parallel_for(m, num_threads, threads_for_elements(m * k, num_threads), [&](int64_t begin, int64_t end) {
+    if (!bf16) {
+      quantize_rows(kt, x + begin * ldx, end - begin, k, ldx, kp, kt.i8_unsigned_a, xq.data() + begin * kp,
+                    xs.data() + begin);
+      return;
+    }
+    for (int64_t i = begin; i < end; ++i) {
+      uint16_t* row = xb.data() + i * kp;
+      for (int64_t p = 0; p < k; ++p) row[p] = float_to_bf16(x[i * ldx + p]);
+      for (int64_t p = k; p < kp; ++p) row[p] = 0;
+    }
+  });
+  const Blocks b = plan_blocks(kt, m, n, num_threads);
+  const float* bias = w.bias.size() > 0 ? w.bias.data() : nullptr;
+  const bool epilogue = bias != nullptr || act != Activation::kIdentity || residual != nullptr;
+  parallel_for_dynamic(b.mblocks * b.nblocks, num_threads, [&](int64_t unit) {
+    const int64_t i0 = (unit / b.nblocks) * b.mc, rows = std::min(b.mc, m - i0);
+    const int64_t j0 = (unit % b.nblocks) * b.nc, cols = std::min(b.nc, n - j0);
+    for (int64_t jr = 0; jr < cols; jr += nr) {
+      const int64_t col = j0 + jr, ncols = std::min<int64_t>(nr, cols - jr);
+      for (int64_t ir = 0; ir < rows; ir += mr) {
+        const int64_t r = i0 + ir, mrows = std::min<int64_t>(mr, rows - ir);
+        float* c = y + r * ldy + col;
+        if (bf16) {
+          kt.gemm_bf16_ukernel(kp, xb.data() + r * kp, kp, w.panel_bf16(col / nr), c, ldy, mrows, ncols);
+        } else {
+          kt.gemm_i8_ukernel(kp, xq.data() + r * kp, kp, w.panel_i8(col / nr), xs.data() + r,
+                             w.scales.data() + col, w.comp.data() + col, c, ldy, mrows, ncols);
+        }
+        if (epilogue) {
+          kt.bias_act_residual(c, ldy, mrows, ncols, bias != nullptr ? bias + col : nullptr,
+                               residual != nullptr ? residual + r * ldr + col : nullptr, ldr, act);
+        }
+      }
+    }
+  });
+}
+
+}  // namespace
+
+void linear(const KernelTable& kt, const float* x, int64_t m, int64_t ldx, const PackedLinear& w, float* y,
+            int64_t ldy, Activation act, const float* residual, int64_t ldr, int num_threads) {
+  if (w.isa != kt.isa || w.nr != kt.gemm_nr) {
+    throw std::invalid_argument(std::string("weights were packed for '") + isa_name(w.isa) +
+                                "' but the kernels in use are '" + isa_name(kt.isa) + "'");
+  }
+  if (m <= 0) return;
+  if (ldx < w.k || ldy < w.n || (residual != nullptr && ldr < w.n)) {
+    throw std::invalid_argument("linear: a leading dimension is smaller than the row length");
+  }
+  if (w.type != WeightType::kF32) {
+    linear_lowp(kt, x, m, ldx, w, y, ldy, act, residual, ldr, num_threads);
+    return;
+  }
+  const int64_t n = w.n, k = w.k;
+  const int mr = kt.gemm_mr, nr = kt.gemm_nr;
+  const int64_t kc_max = kt.gemm_kc;
+  const Blocks blocks = plan_blocks(kt, m, n, num_threads);
+  const int64_t mc = blocks.mc, nc = blocks.nc, mblocks = blocks.mblocks, nblocks = blocks.nblocks;
   const float* bias = w.bias.size() > 0 ? w.bias.data() : nullptr;
 
   const bool epilogue = bias != nullptr || act != Activation::kIdentity || residual != nullptr;

@@ -20,7 +20,7 @@ from ..hub import resolve_model_dir
 from ..inputs import as_int_matrix, attention_mask_bool
 from ..outputs import ModelOutput
 from ..weights import Checkpoint, find_checkpoint
-from .loading import build_encoder
+from .loading import build_encoder, check_dtype
 from .spec import AFTER_PADDING, EncoderSpec
 
 FloatArray = npt.NDArray[np.float32]
@@ -83,10 +83,13 @@ class EncoderModel:
 
     spec: ClassVar[EncoderSpec]
 
-    def __init__(self, config: Any, encoder: Any, num_threads: Optional[int] = None) -> None:
+    def __init__(
+        self, config: Any, encoder: Any, num_threads: Optional[int] = None, dtype: str = "float32"
+    ) -> None:
         self.config = config
         self._encoder = encoder
         self._num_threads = check_num_threads(num_threads)
+        self._dtype = dtype
 
     @property
     def base_model_prefix(self) -> str:
@@ -132,6 +135,7 @@ class EncoderModel:
         isa: Optional[str] = None,
         config: Optional[PretrainedConfig] = None,
         *,
+        dtype: str = "float32",
         local_files_only: bool = False,
         revision: Optional[str] = None,
         cache_dir: Optional[PathLike] = None,
@@ -146,6 +150,10 @@ class EncoderModel:
             num_threads: threads per forward call; default: OMP_NUM_THREADS, else the CPUs this process may use.
             isa: kernel family, "scalar", "avx2" or "avx512"; default: BERTCORE_ISA, else the best supported.
             config: use this config instead of the directory's config.json.
+            dtype: how the dense layers' weights are stored and computed: "float32" (exact, the default),
+                "bfloat16" (bf16 weights and GEMM inputs, fp32 accumulation) or "int8" (weights quantized per
+                output channel, activations per token, int32 accumulation). LayerNorm, softmax, residuals and
+                the pooler stay fp32; the low-precision types keep the word embeddings as bf16.
             local_files_only, revision, cache_dir: for a Hub id, where and what to look up (see
                 :func:`bertcore.hub.resolve_model_dir`).
 
@@ -162,6 +170,7 @@ class EncoderModel:
             num_threads,
             isa,
             "optional" if add_pooling_layer else "none",
+            dtype=dtype,
             local_files_only=local_files_only,
             revision=revision,
             cache_dir=cache_dir,
@@ -176,14 +185,16 @@ class EncoderModel:
         isa: Optional[str],
         pooler: str,
         read_more: Any = None,
+        dtype: str = "float32",
         **where: Any,
     ) -> Tuple[_M, Any]:
         """The model, and what ``read_more(checkpoint, config)`` read from the open checkpoint (a task head)."""
+        check_dtype(dtype)
         directory, cfg, threads, isa_name = cls._resolve(model_dir, config, num_threads, isa, **where)
         with cls._open_checkpoint(directory) as ckpt:
-            encoder = build_encoder(cls.spec, cfg, ckpt, isa_name, pooler, cls.__name__)
+            encoder = build_encoder(cls.spec, cfg, ckpt, isa_name, pooler, cls.__name__, dtype)
             extra = read_more(ckpt, cfg) if read_more is not None else None
-        return cls(cfg, encoder, threads), extra
+        return cls(cfg, encoder, threads, dtype), extra
 
     # ------------------------------------------------------------------ properties
     @property
@@ -201,6 +212,11 @@ class EncoderModel:
         return str(self._encoder.isa)
 
     @property
+    def dtype(self) -> str:
+        """How the dense layers' weights are stored: "float32", "bfloat16" or "int8"."""
+        return self._dtype
+
+    @property
     def has_pooler(self) -> bool:
         return bool(self._encoder.has_pooler)
 
@@ -209,7 +225,7 @@ class EncoderModel:
         return (
             f"{type(self).__name__}(hidden_size={c.hidden_size}, num_hidden_layers={c.num_hidden_layers}, "
             f"num_attention_heads={c.num_attention_heads}, intermediate_size={c.intermediate_size}, "
-            f"hidden_act={c.hidden_act!r}, pooler={self.has_pooler}, isa={self.isa!r}, "
+            f"hidden_act={c.hidden_act!r}, pooler={self.has_pooler}, dtype={self.dtype!r}, isa={self.isa!r}, "
             f"num_threads={self.num_threads})"
         )
 

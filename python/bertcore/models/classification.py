@@ -121,6 +121,10 @@ class SequenceClassifier:
     def isa(self) -> str:
         return self.base_model.isa
 
+    @property
+    def dtype(self) -> str:
+        return self.base_model.dtype
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(num_labels={self.num_labels}, base={self.base_model!r})"
 
@@ -133,6 +137,7 @@ class SequenceClassifier:
         isa: Optional[str] = None,
         config: Optional[PretrainedConfig] = None,
         *,
+        dtype: str = "float32",
         local_files_only: bool = False,
         revision: Optional[str] = None,
         cache_dir: Optional[PathLike] = None,
@@ -144,6 +149,8 @@ class SequenceClassifier:
             num_threads: threads per forward call; default: OMP_NUM_THREADS, else the usable CPUs.
             isa: kernel family, "scalar", "avx2" or "avx512"; default: BERTCORE_ISA, else the best supported.
             config: use this config instead of the directory's config.json.
+            dtype: the encoder's dense layers: "float32", "bfloat16" or "int8" (see the model classes'
+                ``from_pretrained``); the head itself runs in float64.
             local_files_only, revision, cache_dir: for a Hub id, where and what to look up (see
                 :func:`bertcore.hub.resolve_model_dir`).
 
@@ -162,6 +169,7 @@ class SequenceClassifier:
             isa,
             "required" if head.input == "pooler" else "none",
             lambda ckpt, cfg: cls._read_head(ckpt, cfg.hidden_size, cfg.num_labels),
+            dtype=dtype,
             local_files_only=local_files_only,
             revision=revision,
             cache_dir=cache_dir,

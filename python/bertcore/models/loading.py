@@ -27,6 +27,10 @@ TOKEN_TYPE = EMBEDDINGS + "token_type_embeddings.weight"
 TASK_TYPE = EMBEDDINGS + "task_type_embeddings.weight"
 NORM = EMBEDDINGS + "LayerNorm"
 
+# Weight storage of the dense layers (the pooler, LayerNorms, attention and the small tables stay fp32; the
+# word table is stored as bf16 by both low-precision types).
+DTYPES = ("float32", "bfloat16", "int8")
+
 # Whether to build the pooler: "optional" (warn and go without when the checkpoint lacks it), "required"
 # (a classification head reads it) or "none".
 POOLER_MODES = ("optional", "required", "none")
@@ -86,36 +90,56 @@ def sinusoidal_positions(n_pos: int, dim: int) -> FloatArray:
     return out
 
 
-class WeightPacker:
-    """Reads tensors from a checkpoint and packs the linears for one kernel family."""
+def check_dtype(dtype: Any) -> str:
+    """``dtype`` as one of DTYPES; ValueError otherwise."""
+    if not isinstance(dtype, str) or dtype not in DTYPES:
+        raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
+    return dtype
 
-    def __init__(self, ckpt: Checkpoint, isa: str) -> None:
+
+class WeightPacker:
+    """Reads tensors from a checkpoint and packs the linears for one kernel family and weight type."""
+
+    def __init__(self, ckpt: Checkpoint, isa: str, dtype: str = "float32") -> None:
         self.ckpt = ckpt
         self.isa = isa
+        self.dtype = dtype
 
     def get(self, name: str) -> FloatArray:
         return self.ckpt.get(name)
 
     def table(self, name: str) -> Any:
-        """A large table (the word embeddings) as a ``_core.FloatTensor`` that the Encoder takes over.
+        """A large table (the word embeddings) as a ``_core.FloatTensor`` that the Encoder takes over, or as
+        bf16 bits for a low-precision model.
 
         Call it before reading the layers: the numpy copy is freed at once, and the Encoder adopts the core's
         buffer instead of copying it once every packed layer is resident (which would hold a second
         word-embedding table at the load peak).
         """
+        if self.dtype != "float32":
+            return _core.bf16_bits(self.ckpt.get(name))
         return _core.FloatTensor(self.ckpt.get(name))
 
-    def linear(self, name: str) -> Any:
-        """A ``_core.PackedLinear`` from ``<name>.weight`` and ``<name>.bias``."""
-        return _core.PackedLinear(self.get(name + ".weight"), self.get(name + ".bias"), isa=self.isa)
+    def linear(self, name: str, dtype: Optional[str] = None) -> Any:
+        """A ``_core.PackedLinear`` from ``<name>.weight`` and ``<name>.bias``, stored as ``dtype`` (default:
+        the packer's)."""
+        return _core.PackedLinear(
+            self.get(name + ".weight"), self.get(name + ".bias"), isa=self.isa, dtype=dtype or self.dtype
+        )
 
     def layer(self, spec: EncoderSpec, prefix: str, relative: bool) -> Any:
-        """One layer as a ``_core.EncoderLayer``, query, key and value packed as one linear."""
+        """One layer as a ``_core.EncoderLayer``, query, key and value packed as one linear.
+
+        int8 models keep the query/key/value projection in bf16: its input, a LayerNorm output, has the
+        outlier channels that per-token int8 quantization handles worst (it alone cost more retrieval quality
+        than the three other projections together).
+        """
         lay = spec.layer
         names = (lay.query, lay.key, lay.value)
         qkv_w = np.concatenate([self.get(f"{prefix}{n}.weight") for n in names])
         qkv_b = np.concatenate([self.get(f"{prefix}{n}.bias") for n in names])
-        qkv = _core.PackedLinear(qkv_w, qkv_b, isa=self.isa)
+        qkv_dtype = "bfloat16" if self.dtype == "int8" else self.dtype
+        qkv = _core.PackedLinear(qkv_w, qkv_b, isa=self.isa, dtype=qkv_dtype)
         del qkv_w, qkv_b
         # The distance table [2 P - 1, head_dim] is packed like a linear layer: q·E[t] is a GEMM.
         distance = (
@@ -135,10 +159,16 @@ class WeightPacker:
 
 
 def build_encoder(
-    spec: EncoderSpec, config: Any, ckpt: Checkpoint, isa: str, pooler: str, model_name: str
+    spec: EncoderSpec,
+    config: Any,
+    ckpt: Checkpoint,
+    isa: str,
+    pooler: str,
+    model_name: str,
+    dtype: str = "float32",
 ) -> Any:
     """Checks the checkpoint against the spec and returns the packed ``_core.Encoder`` (``model_name`` is
-    for the messages).
+    for the messages), its dense layers stored as ``dtype``.
 
     Raises:
         ValueError: a tensor is missing or misshapen (every one is named), or ``pooler`` is "required" and
@@ -171,7 +201,7 @@ def build_encoder(
         )
         with_pooler = False
     relative = spec.relative_attention(config) != 0
-    w = WeightPacker(ckpt, isa)
+    w = WeightPacker(ckpt, isa, check_dtype(dtype))
     word = w.table(WORD)  # first: see WeightPacker.table
     position: Optional[FloatArray] = None
     if POSITION in missing:
@@ -189,7 +219,7 @@ def build_encoder(
         norm_weight=w.get(NORM + ".weight"),
         norm_bias=w.get(NORM + ".bias"),
         layers=[distinct[i] for i in steps],
-        pooler=w.linear(str(spec.pooler)) if with_pooler else None,
+        pooler=w.linear(str(spec.pooler), "float32") if with_pooler else None,
         projection=w.linear(str(spec.projection)) if spec.has_projection(config) else None,
         isa=isa,
     )

@@ -1,0 +1,3 @@
+// bf16 and int8 GEMM tiles for the avx512 family: the body is lowp_body.h; CMake gives this file its ISA flags.
+#define BERTCORE_KERNEL_AVX512 1
+#include "../lowp_body.h"

@@ -1,0 +1,200 @@
+"""bf16 and int8 dense layers: kernels against numpy references of the same scheme, under every kernel family,
+and models in low precision against their own fp32 outputs.
+
+- int8: the weights are quantized per output channel and the activations per row by one rule
+  (``_core.quantize_rows``, checked here against its definition); the GEMM's int32 accumulation is then
+  exact, so the layer must equal ``float32(acc) * a_scale * w_scale + bias`` computed in numpy bit for bit.
+- bf16: weights and activations rounded to bf16 (nearest even), products accumulated in fp32: the layer
+  must equal the float64 product of the rounded operands within fp32 accumulation error.
+
+The avx512 family runs VNNI / BF16 instructions where the CPU has them; ``BERTCORE_AVX512_EXTENSIONS=0``
+keeps it on its AVX-512F/BW tiles, which ``test_kernels_without_avx512_extensions`` runs in a child process.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Tuple
+
+import numpy as np
+import pytest
+
+import bertcore
+from bertcore import _core
+from conftest import SUPPORTED_ISAS
+
+FAMILIES_DIR = Path(__file__).resolve().parent / "fixtures" / "families"
+# (m, k, n): 1, primes, vector width and register tile +- 1 (MR 4/6/8, NR 16/48), K not a multiple of 4.
+SHAPES = [
+    (1, 1, 1),
+    (1, 3, 5),
+    (2, 4, 16),
+    (5, 7, 17),
+    (7, 9, 47),
+    (8, 16, 48),
+    (9, 33, 49),
+    (13, 63, 97),
+    (25, 130, 15),
+    (64, 384, 96),
+    (3, 771, 50),
+]
+
+
+def bf16_round(x: np.ndarray) -> np.ndarray:
+    """x rounded to bf16 (nearest even) and widened back, as a numpy reference independent of the core."""
+    u = np.ascontiguousarray(x, dtype=np.float32).view(np.uint32).astype(np.uint64)
+    u = (u + 0x7FFF + ((u >> 16) & 1)) >> 16 << 16
+    return u.astype(np.uint32).view(np.float32)
+
+
+def quantize_reference(x: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """The int8 rule in numpy float32: scale = max|row| / 127, q = clamp(rint(x * (127 / max|row|)))."""
+    amax = np.abs(x).max(axis=1).astype(np.float32)
+    safe = np.where(amax > 0, amax, np.float32(1))
+    inv = (np.float32(127) / safe).astype(np.float32)
+    q = np.clip(np.rint((x * inv[:, None]).astype(np.float32)), -127, 127).astype(np.int8)
+    q[amax == 0] = 0
+    scale = np.where(amax > 0, (amax / np.float32(127)).astype(np.float32), np.float32(1))
+    return q, scale.astype(np.float32)
+
+
+def _operands(rng: np.random.Generator, m: int, k: int, n: int) -> Tuple[np.ndarray, ...]:
+    x = rng.standard_normal((m, k)).astype(np.float32)
+    x[0, 0] = 0.0 if k > 1 else x[0, 0]
+    w = (rng.standard_normal((n, k)) * 0.3).astype(np.float32)
+    b = rng.standard_normal(n).astype(np.float32)
+    return x, w, b
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
+def test_quantize_rows_rule(shape: Tuple[int, int, int], isa: str) -> None:
+    rng = np.random.default_rng(sum(shape))
+    x = rng.standard_normal((shape[0], shape[1])).astype(np.float32) * 3
+    x[-1] = 0.0  # an all-zero row: q = 0, scale 1
+    q, scale = _core.quantize_rows(x, isa=isa)
+    want_q, want_scale = quantize_reference(x)
+    assert np.array_equal(q, want_q) and np.array_equal(scale, want_scale)
+    shifted, _ = _core.quantize_rows(x, unsigned_a=True, isa=isa)
+    assert np.array_equal(shifted.view(np.uint8).astype(np.int16) - 128, want_q.astype(np.int16))
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
+def test_int8_linear_is_exact(shape: Tuple[int, int, int], isa: str) -> None:
+    m, k, n = shape
+    x, w, b = _operands(np.random.default_rng(k * 31 + n), m, k, n)
+    packed = _core.PackedLinear(w, b, isa=isa, dtype="int8")
+    assert packed.dtype == "int8" and packed.isa == isa
+    xq, xs = quantize_reference(x)
+    wq, ws = quantize_reference(w)
+    assert np.array_equal(packed.scales, ws)
+    acc = xq.astype(np.int64) @ wq.astype(np.int64).T
+    want = (acc.astype(np.float32) * xs[:, None]).astype(np.float32) * ws[None, :] + b
+    for threads in (1, 2):
+        got = _core.linear(x, packed, num_threads=threads)
+        assert np.array_equal(got, want.astype(np.float32)), np.abs(got - want).max()
+    np.testing.assert_array_equal(packed.unpack(), wq.astype(np.float32) * ws[:, None])
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
+def test_bf16_linear_matches_rounded_reference(shape: Tuple[int, int, int], isa: str) -> None:
+    m, k, n = shape
+    x, w, b = _operands(np.random.default_rng(k * 17 + n), m, k, n)
+    packed = _core.PackedLinear(w, b, isa=isa, dtype="bfloat16")
+    np.testing.assert_array_equal(packed.unpack(), bf16_round(w))
+    xr, wr = bf16_round(x).astype(np.float64), bf16_round(w).astype(np.float64)
+    want = xr @ wr.T + b
+    # fp32 accumulation: k products of this size, each sum rounded at most k times.
+    bound = 4 * np.finfo(np.float32).eps * (k + 2) * (np.abs(xr) @ np.abs(wr).T + np.abs(b))
+    for threads in (1, 2):
+        got = _core.linear(x, packed, activation="gelu", num_threads=threads)
+        assert got.shape == (m, n)
+        plain = _core.linear(x, packed, num_threads=threads)
+        assert np.all(np.abs(plain - want) <= bound), np.abs(plain - want).max()
+
+
+def test_low_precision_weights_are_smaller() -> None:
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((256, 384)).astype(np.float32)
+    sizes = {d: _core.PackedLinear(w, None, dtype=d).nbytes for d in ("float32", "bfloat16", "int8")}
+    assert sizes["bfloat16"] * 2 == sizes["float32"]
+    assert sizes["int8"] < 0.3 * sizes["float32"]
+    with pytest.raises(ValueError, match="unknown dtype 'fp8'"):
+        _core.PackedLinear(w, None, dtype="fp8")
+
+
+def test_kernels_without_avx512_extensions() -> None:
+    """The avx512 family's F/BW tiles (CPUs without VNNI or BF16) under the same tests, in a child process."""
+    if "avx512" not in SUPPORTED_ISAS:
+        pytest.skip("this CPU has no AVX-512")
+    env = dict(os.environ, BERTCORE_AVX512_EXTENSIONS="0")
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        __file__,
+        "-k",
+        "avx512 and not without",
+    ]
+    result = subprocess.run(
+        cmd, cwd=Path(__file__).parent.parent, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert " passed" in result.stdout and " failed" not in result.stdout
+
+
+# ---------------------------------------------------------------------------------------------- models
+
+
+def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    a = a.reshape(-1, a.shape[-1]).astype(np.float64)
+    b = b.reshape(-1, b.shape[-1]).astype(np.float64)
+    return np.sum(a * b, axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+
+
+FAMILY_MODELS = [
+    "ernie_task_h32",
+    "albert_e16_h32_g2_inner2",
+    "electra_e16_h32",
+    "distilbert_h32",
+    "roberta_h32_pool",
+]
+
+
+@pytest.mark.parametrize("name", FAMILY_MODELS)
+@pytest.mark.parametrize("dtype", ["bfloat16", "int8"])
+def test_family_models_in_low_precision(name: str, dtype: str, isa: str) -> None:
+    """Every family runs in low precision, close to its own fp32 outputs, and padding is still skipped."""
+    z = np.load(FAMILIES_DIR / name / "expected.npz")
+    ids, mask = z["ragged/input_ids"], z["ragged/attention_mask"]
+    kwargs: Any = {"isa": isa, "num_threads": 2}
+    ref = bertcore.AutoModel.from_pretrained(FAMILIES_DIR / name, **kwargs)(ids, attention_mask=mask)
+    model = bertcore.AutoModel.from_pretrained(FAMILIES_DIR / name, dtype=dtype, **kwargs)
+    assert model.dtype == dtype and dtype in repr(model)
+    out = model(ids, attention_mask=mask)
+    real = mask.astype(bool)
+    cos = _cosines(out.last_hidden_state[real], ref.last_hidden_state[real])
+    assert cos.min() > (0.999 if dtype == "bfloat16" else 0.99), cos.min()
+    assert not out.last_hidden_state[~real].any()  # right padding: every padded position is skipped
+    dense = model(ids, attention_mask=mask, skip_padding=False)
+    np.testing.assert_allclose(dense.last_hidden_state[real], out.last_hidden_state[real], atol=1e-5, rtol=0)
+
+
+def test_dtype_is_checked_and_reaches_every_loader(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="dtype must be one of float32, bfloat16, int8"):
+        bertcore.BertModel.from_pretrained(FAMILIES_DIR / "bert_seqcls_3labels", dtype="float16")
+    clf = bertcore.AutoModelForSequenceClassification.from_pretrained(
+        FAMILIES_DIR / "bert_seqcls_3labels", dtype="int8"
+    )
+    assert clf.dtype == "int8"
+    ref = bertcore.AutoModelForSequenceClassification.from_pretrained(FAMILIES_DIR / "bert_seqcls_3labels")
+    z = np.load(FAMILIES_DIR / "bert_seqcls_3labels" / "expected.npz")
+    ids, mask = z["ragged/input_ids"], z["ragged/attention_mask"]
+    np.testing.assert_allclose(
+        clf(ids, attention_mask=mask).logits, ref(ids, attention_mask=mask).logits, atol=0.05
+    )
