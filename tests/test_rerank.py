@@ -72,6 +72,20 @@ def test_predict_matches(models: Tuple[Any, Any, int], pairs: List[Tuple[str, st
     assert isinstance(listed, list) and len(listed) == 2
 
 
+@pytest.mark.parametrize("dtype", ["bfloat16", "int8"])
+def test_predict_in_low_precision(
+    dtype: str, models: Tuple[Any, Any, int], pairs: List[Tuple[str, str]], tmp_path: Path, tokenizer_dir: str
+) -> None:
+    """A low-precision reranker scores within a small share of the exact scores' spread."""
+    ours, _, labels = models
+    path = write_cross_encoder(tmp_path / "ce", tokenizer_dir, labels, seed=labels)
+    low = CrossEncoder.from_pretrained(path, dtype=dtype)
+    assert low.model.dtype == dtype
+    exact, approx = ours.predict(pairs, batch_size=8), low.predict(pairs, batch_size=8)
+    spread = float(np.ptp(exact))
+    assert _diff(exact, approx) <= (0.05 if dtype == "bfloat16" else 0.1) * spread
+
+
 def test_rank_matches(models: Tuple[Any, Any, int], pairs: List[Tuple[str, str]]) -> None:
     ours, theirs, labels = models
     query, docs = pairs[0][0], [d for _, d in pairs[1:30]]

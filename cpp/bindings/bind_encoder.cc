@@ -85,6 +85,7 @@ EncoderLayer copy_layer(const EncoderLayer& l) {
 }
 
 std::unique_ptr<Encoder> make_encoder(const EncoderConfig& config, const py::object& word,
+                                      const std::optional<FloatArray>& word_scale,
                                       const std::optional<FloatArray>& position,
                                       const std::optional<FloatArray>& token_type,
                                       const std::optional<FloatArray>& task_type, const FloatArray& norm_weight,
@@ -92,7 +93,13 @@ std::unique_ptr<Encoder> make_encoder(const EncoderConfig& config, const py::obj
                                       std::shared_ptr<PackedLinear> pooler, std::shared_ptr<PackedLinear> projection,
                                       const std::string& isa) {
   EncoderWeights w;
-  if (py::isinstance<py::array_t<uint16_t>>(word) && Uint16Array::check_(word)) {
+  if (word_scale) {
+    if (!Int8Array::check_(word)) throw std::invalid_argument("word_scale goes with an int8 word table");
+    const auto q = py::reinterpret_borrow<Int8Array>(word);
+    w.word_i8.resize((q.size() + 3) / 4);
+    std::memcpy(w.word_i8.data(), q.data(), static_cast<size_t>(q.size()));
+    w.word_scale = copy_vector(*word_scale, "word embedding scales");
+  } else if (Uint16Array::check_(word)) {
     const auto bits = py::reinterpret_borrow<Uint16Array>(word);
     w.word_bf16.resize((bits.size() + 1) / 2);
     std::memcpy(w.word_bf16.data(), bits.data(), static_cast<size_t>(bits.size()) * sizeof(uint16_t));
@@ -242,6 +249,7 @@ void register_encoder(py::module_& m) {
 
   py::class_<Encoder>(m, "Encoder", "The encoder core; built by bertcore's model classes.")
       .def(py::init(&make_encoder), py::arg("config"), py::kw_only(), py::arg("word"),
+           py::arg("word_scale").noconvert() = py::none(),
            py::arg("position").noconvert(), py::arg("token_type").noconvert(), py::arg("task_type").noconvert(),
            py::arg("norm_weight").noconvert(), py::arg("norm_bias").noconvert(), py::arg("layers"),
            py::arg("pooler"), py::arg("projection"), py::arg("isa"))
@@ -255,6 +263,7 @@ void register_encoder(py::module_& m) {
       .def_property_readonly("isa", [](const Encoder& e) { return std::string(isa_name(e.kernels().isa)); })
       .def_property_readonly("has_pooler", &Encoder::has_pooler)
       .def_property_readonly("workspace_bytes", &Encoder::workspace_bytes)
+      .def_property_readonly("weight_bytes", &Encoder::weight_bytes)
       .def("release_workspace", &Encoder::release_workspace);
 }
 

@@ -23,6 +23,7 @@ namespace py = pybind11;
 using FloatArray = py::array_t<float, py::array::c_style>;
 using Int64Array = py::array_t<int64_t, py::array::c_style>;
 using Uint16Array = py::array_t<uint16_t, py::array::c_style>;  // bf16 bits
+using Int8Array = py::array_t<int8_t, py::array::c_style>;
 
 inline void require_ndim(const py::array& a, int ndim, const char* name) {
   if (a.ndim() != ndim) {

@@ -93,7 +93,8 @@ class Encoder:
         self,
         config: EncoderConfig,
         *,
-        word: Union[F32, FloatTensor, U16],
+        word: Union[F32, FloatTensor, U16, I8],
+        word_scale: Optional[F32] = None,
         position: Optional[F32],
         token_type: Optional[F32],
         task_type: Optional[F32],
@@ -129,6 +130,8 @@ class Encoder:
     def has_pooler(self) -> bool: ...
     @property
     def workspace_bytes(self) -> int: ...
+    @property
+    def weight_bytes(self) -> int: ...
     def release_workspace(self) -> None: ...
 
 def cpu_info() -> Dict[str, Any]: ...

@@ -44,6 +44,7 @@ struct EncoderLayer {
 struct EncoderWeights {
   AlignedBuffer word, position, token_type, task_type, emb_ln_gamma, emb_ln_beta;
   AlignedBuffer word_bf16;  // the word table as bf16 bits (two per float slot) instead of `word`
+  AlignedBuffer word_i8, word_scale;  // or as int8 (four per float slot) with one scale per row
   std::shared_ptr<const PackedLinear> emb_project;  // [hidden, embedding_size] when the sizes differ
   std::vector<EncoderLayer> layers;
   std::shared_ptr<const PackedLinear> pooler;  // null without a pooling layer
@@ -86,6 +87,8 @@ class Encoder {
   bool has_pooler() const { return weights_.pooler != nullptr; }
   // Bytes held in scratch buffers now.
   int64_t workspace_bytes() const;
+  // Bytes held by the weights (each shared packed layer counted once).
+  int64_t weight_bytes() const;
   // Frees the scratch buffers (they are re-made on the next call).
   void release_workspace();
 

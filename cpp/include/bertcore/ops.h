@@ -75,7 +75,9 @@ void softmax_rows(const KernelTable& kt, float* x, int64_t rows, int64_t n, int 
 // task types. Throws std::invalid_argument on an out-of-range index.
 struct EmbeddingTables {
   const float* word = nullptr;
-  const uint16_t* word_bf16 = nullptr;  // the word table as bf16 bits instead (low-precision models)
+  const uint16_t* word_bf16 = nullptr;  // the word table as bf16 bits instead (bf16 models)
+  const int8_t* word_i8 = nullptr;      // or quantized per row (int8 models): row v is word_i8[v] * word_scale[v]
+  const float* word_scale = nullptr;
   int64_t vocab = 0;
   const float* position = nullptr;
   int64_t max_positions = 0;

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace bertcore {
 namespace {
@@ -57,6 +58,9 @@ Encoder::Encoder(const EncoderConfig& c, EncoderWeights weights, const KernelTab
   const int64_t e = c.embedding_size > 0 ? c.embedding_size : h;
   if (weights_.word_bf16.size() > 0) {
     check_vector(weights_.word_bf16, (c.vocab * e + 1) / 2, "word embeddings (bf16)");
+  } else if (weights_.word_i8.size() > 0) {
+    check_vector(weights_.word_i8, (c.vocab * e + 3) / 4, "word embeddings (int8)");
+    check_vector(weights_.word_scale, c.vocab, "word embedding scales");
   } else {
     check_vector(weights_.word, c.vocab * e, "word embeddings");
   }
@@ -99,6 +103,27 @@ Encoder::Encoder(const EncoderConfig& c, EncoderWeights weights, const KernelTab
 int64_t Encoder::workspace_bytes() const {
   return static_cast<int64_t>(sizeof(float)) *
          (x_.size() + xe_.size() + qkv_.size() + ctx_.size() + tmp_.size() + ffn_.size() + pool_in_.size());
+}
+
+int64_t Encoder::weight_bytes() const {
+  const EncoderWeights& w = weights_;
+  int64_t floats = w.word.size() + w.word_bf16.size() + w.word_i8.size() + w.word_scale.size() + w.position.size() +
+                   w.token_type.size() + w.task_type.size() + w.emb_ln_gamma.size() + w.emb_ln_beta.size();
+  std::vector<const PackedLinear*> seen;
+  int64_t packed = 0;
+  auto add = [&](const std::shared_ptr<const PackedLinear>& p) {
+    if (p == nullptr || std::find(seen.begin(), seen.end(), p.get()) != seen.end()) return;
+    seen.push_back(p.get());
+    packed += p->weight_bytes() + static_cast<int64_t>(sizeof(float)) * (p->bias.size() + p->scales.size()) +
+              static_cast<int64_t>(sizeof(int32_t) * p->comp.size());
+  };
+  for (const EncoderLayer& l : w.layers) {
+    for (const auto* p : {&l.qkv, &l.attn_out, &l.ffn_in, &l.ffn_out, &l.distance}) add(*p);
+    floats += l.ln1_gamma.size() + l.ln1_beta.size() + l.ln2_gamma.size() + l.ln2_beta.size();
+  }
+  add(w.pooler);
+  add(w.emb_project);
+  return packed + static_cast<int64_t>(sizeof(float)) * floats;
 }
 
 void Encoder::fit_workspace(int64_t rows) {
@@ -198,6 +223,8 @@ void Encoder::forward(const TokenBatch& tk, const EncoderOutputs& out, int num_t
   EmbeddingTables e;
   e.word = weights_.word.size() > 0 ? weights_.word.data() : nullptr;
   e.word_bf16 = weights_.word_bf16.size() > 0 ? reinterpret_cast<const uint16_t*>(weights_.word_bf16.data()) : nullptr;
+  e.word_i8 = weights_.word_i8.size() > 0 ? reinterpret_cast<const int8_t*>(weights_.word_i8.data()) : nullptr;
+  e.word_scale = weights_.word_scale.size() > 0 ? weights_.word_scale.data() : nullptr;
   e.vocab = c.vocab;
   e.position = c.absolute_positions ? weights_.position.data() : nullptr;
   e.max_positions = c.max_positions;

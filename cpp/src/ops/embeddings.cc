@@ -41,6 +41,10 @@ void embeddings(const KernelTable& kt, const EmbeddingTables& e, const int64_t* 
           const uint32_t bits = static_cast<uint32_t>(src[i]) << 16;
           std::memcpy(row + i, &bits, sizeof(float));
         }
+      } else if (e.word_i8 != nullptr) {
+        const int8_t* src = e.word_i8 + ids[t] * h;
+        const float scale = e.word_scale[ids[t]];
+        for (int64_t i = 0; i < h; ++i) row[i] = static_cast<float>(src[i]) * scale;
       }
       if (e.token_type != nullptr) {
         kt.add3(word, e.token_type + type_ids[t] * h, pos, row, h);

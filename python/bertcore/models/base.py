@@ -153,7 +153,8 @@ class EncoderModel:
             dtype: how the dense layers' weights are stored and computed: "float32" (exact, the default),
                 "bfloat16" (bf16 weights and GEMM inputs, fp32 accumulation) or "int8" (weights quantized per
                 output channel, activations per token, int32 accumulation). LayerNorm, softmax, residuals and
-                the pooler stay fp32; the low-precision types keep the word embeddings as bf16.
+                the pooler stay fp32; the word embeddings are stored in the same precision (int8 with one
+                scale per row).
             local_files_only, revision, cache_dir: for a Hub id, where and what to look up (see
                 :func:`bertcore.hub.resolve_model_dir`).
 

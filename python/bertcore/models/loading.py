@@ -28,7 +28,7 @@ TASK_TYPE = EMBEDDINGS + "task_type_embeddings.weight"
 NORM = EMBEDDINGS + "LayerNorm"
 
 # Weight storage of the dense layers (the pooler, LayerNorms, attention and the small tables stay fp32; the
-# word table is stored as bf16 by both low-precision types).
+# word table is stored in the same low precision, int8 with one scale per row).
 DTYPES = ("float32", "bfloat16", "int8")
 
 # Whether to build the pooler: "optional" (warn and go without when the checkpoint lacks it), "required"
@@ -109,16 +109,19 @@ class WeightPacker:
         return self.ckpt.get(name)
 
     def table(self, name: str) -> Any:
-        """A large table (the word embeddings) as a ``_core.FloatTensor`` that the Encoder takes over, or as
-        bf16 bits for a low-precision model.
+        """A large table (the word embeddings) as a ``_core.FloatTensor`` that the Encoder takes over, as bf16
+        bits for a bf16 model, or quantized per row (int8 values and row scales) for an int8 model; with the
+        row scales or None.
 
         Call it before reading the layers: the numpy copy is freed at once, and the Encoder adopts the core's
         buffer instead of copying it once every packed layer is resident (which would hold a second
         word-embedding table at the load peak).
         """
-        if self.dtype != "float32":
-            return _core.bf16_bits(self.ckpt.get(name))
-        return _core.FloatTensor(self.ckpt.get(name))
+        if self.dtype == "int8":
+            return _core.quantize_rows(self.ckpt.get(name), isa=self.isa)
+        if self.dtype == "bfloat16":
+            return _core.bf16_bits(self.ckpt.get(name)), None
+        return _core.FloatTensor(self.ckpt.get(name)), None
 
     def linear(self, name: str, dtype: Optional[str] = None) -> Any:
         """A ``_core.PackedLinear`` from ``<name>.weight`` and ``<name>.bias``, stored as ``dtype`` (default:
@@ -202,7 +205,7 @@ def build_encoder(
         with_pooler = False
     relative = spec.relative_attention(config) != 0
     w = WeightPacker(ckpt, isa, check_dtype(dtype))
-    word = w.table(WORD)  # first: see WeightPacker.table
+    word, word_scale = w.table(WORD)  # first: see WeightPacker.table
     position: Optional[FloatArray] = None
     if POSITION in missing:
         position = sinusoidal_positions(config.max_position_embeddings, spec.embedding_size(config))
@@ -213,6 +216,7 @@ def build_encoder(
     return _core.Encoder(
         core_config(spec, config),
         word=word,
+        word_scale=word_scale,
         position=position,
         token_type=w.get(TOKEN_TYPE) if spec.token_types else None,
         task_type=w.get(TASK_TYPE) if spec.task_type_vocab(config) else None,
