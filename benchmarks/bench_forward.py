@@ -226,7 +226,9 @@ def build_random_model(spec: ModelSpec, out_dir: Path) -> None:
     import transformers
 
     torch.manual_seed(0)
-    config = transformers.BertConfig(**(spec.config or {}))
+    # position_embedding_type written out: transformers 5 no longer saves it, and CTranslate2's converter
+    # reads it from the config (AttributeError without it).
+    config = transformers.BertConfig(**{"position_embedding_type": "absolute", **(spec.config or {})})
     model = transformers.BertModel(config, add_pooling_layer=True).eval()
     kwargs: dict[str, Any] = {}
     if "safe_serialization" in inspect.signature(model.save_pretrained).parameters:

@@ -194,7 +194,10 @@ def test_low_precision_models_hold_less(tmp_path: Path) -> None:
         max_position_embeddings=64, type_vocab_size=2, hidden_act="gelu", layer_norm_eps=1e-12,
     )  # fmt: skip
     write_tiny_bert(tmp_path, config)
-    sizes = {d: bertcore.BertModel.from_pretrained(tmp_path, dtype=d)._encoder.weight_bytes for d in ("float32", "bfloat16", "int8")}
+    sizes = {
+        d: bertcore.BertModel.from_pretrained(tmp_path, dtype=d)._encoder.weight_bytes
+        for d in ("float32", "bfloat16", "int8")
+    }
     params = 3000 * 192 + 3 * (4 * 192 * 192 + 2 * 192 * 768)
     assert sizes["float32"] >= 4 * params
     assert sizes["bfloat16"] <= 0.6 * sizes["float32"] and sizes["int8"] <= 0.35 * sizes["float32"], sizes

@@ -13,7 +13,9 @@ U16 = npt.NDArray[np.uint16]
 class PackedLinear:
     """A dense layer's weight [out, in] and bias, packed once for one kernel family's GEMM."""
 
-    def __init__(self, weight: F32, bias: Optional[F32] = None, isa: str = "", dtype: str = "float32") -> None: ...
+    def __init__(
+        self, weight: F32, bias: Optional[F32] = None, isa: str = "", dtype: str = "float32"
+    ) -> None: ...
     @property
     def dtype(self) -> str: ...
     @property

@@ -44,7 +44,7 @@ struct KernelTable {
   void (*gemm_ukernel_narrow)(int64_t k, const float* a, int64_t lda, const float* b, float* c, int64_t ldc,
                               int64_t m, int64_t n, int accumulate) = nullptr;
 
-  // --- Low-precision GEMM tiles (lowp_body.h): the gemm_mr x gemm_nr tile over the whole K, padded to kp (a
+  // --- Low-precision GEMM tiles (lowp_body.h): a lowp_mr x gemm_nr tile over the whole K, padded to kp (a
   // multiple of 4). B panels hold per group of 2 (bf16) or 4 (int8) K steps gemm_nr 32-bit lanes, one per
   // column, each lane the column's consecutive steps. Only the m x n corner of c is written.
   // bf16: c = A · B in fp32, A rows of kp bf16 bits lda apart.
@@ -53,6 +53,7 @@ struct KernelTable {
   // int8: c[i][j] = float(acc - comp[j]) * a_scale[i] * b_scale[j] with acc the int32 dot product of row i
   // (quantized per row; + 128 as u8 when i8_unsigned_a) and column j (s8). b_scale and comp are read for
   // gemm_nr columns; comp (128 times the column's sum) is used only with i8_unsigned_a.
+  int lowp_mr = 0;
   bool i8_unsigned_a = false;
   // Quantizes one row of k floats into kp int8 values (+ offset, zero-padded) by quantize_rows' rule (ops.h);
   // returns the row's scale.

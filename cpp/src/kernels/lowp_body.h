@@ -71,6 +71,7 @@ void gemm_i8_impl(int64_t kp, const int8_t* a, int64_t lda, const int8_t* b, con
 }
 
 constexpr bool kUnsignedA = false;
+constexpr int kLowpMR = kMR;
 
 float quantize_row_impl(const float* x, int64_t k, int64_t kp, int offset, int8_t* q) {
   float amax = 0.0f;
@@ -112,6 +113,11 @@ double i8_probe_impl(int64_t iters) {
 using V = Vec;
 constexpr int kW = Vec::kWidth;
 constexpr int kNV = kNR / kW;
+#if defined(BERTCORE_KERNEL_AVX2)
+constexpr int kLowpMR = 4;  // 16 ymm registers: 6 rows of accumulators leave too few for the conversions
+#else
+constexpr int kLowpMR = kMR;
+#endif
 
 #if defined(BERTCORE_KERNEL_AVX2)
 using VI = __m256i;
@@ -179,19 +185,19 @@ BERTCORE_ALWAYS_INLINE void bf16_step(V::T& acc, VI a_pair, VI b_pairs) {
 
 void gemm_bf16_impl(int64_t kp, const uint16_t* a, int64_t lda, const uint16_t* b, float* c, int64_t ldc, int64_t m,
                     int64_t n) {
-  const uint16_t* rows[kMR];
-  for (int i = 0; i < kMR; ++i) rows[i] = a + (i < m ? i : m - 1) * lda;
-  V::T acc[kMR][kNV];
-  unrolled<0, kMR>([&](auto i) { unrolled<0, kNV>([&](auto j) { acc[i][j] = V::zero(); }); });
+  const uint16_t* rows[kLowpMR];
+  for (int i = 0; i < kLowpMR; ++i) rows[i] = a + (i < m ? i : m - 1) * lda;
+  V::T acc[kLowpMR][kNV];
+  unrolled<0, kLowpMR>([&](auto i) { unrolled<0, kNV>([&](auto j) { acc[i][j] = V::zero(); }); });
   for (int64_t g = 0; g < kp / 2; ++g) {
     VI bv[kNV];
     unrolled<0, kNV>([&](auto j) { bv[j] = loadi(b + (g * kNR + j * kW) * 2); });
-    unrolled<0, kMR>([&](auto i) {
+    unrolled<0, kLowpMR>([&](auto i) {
       const VI av = set1i(load_i32(rows[i] + 2 * g));
       unrolled<0, kNV>([&](auto j) { bf16_step(acc[i][j], av, bv[j]); });
     });
   }
-  unrolled<0, kMR>([&](auto i) {
+  unrolled<0, kLowpMR>([&](auto i) {
     if (i >= m) return;
     unrolled<0, kNV>([&](auto j) { store_vector(c + i * ldc + j * kW, n - j * kW, acc[i][j]); });
   });
@@ -209,14 +215,14 @@ BERTCORE_ALWAYS_INLINE VI i8_step(VI acc, VI a_quad, VI b_quads) { return dot4_s
 
 void gemm_i8_impl(int64_t kp, const int8_t* a, int64_t lda, const int8_t* b, const float* a_scale,
                   const float* b_scale, const int32_t* comp, float* c, int64_t ldc, int64_t m, int64_t n) {
-  const int8_t* rows[kMR];
-  for (int i = 0; i < kMR; ++i) rows[i] = a + (i < m ? i : m - 1) * lda;
-  VI acc[kMR][kNV];
-  unrolled<0, kMR>([&](auto i) { unrolled<0, kNV>([&](auto j) { acc[i][j] = zeroi(); }); });
+  const int8_t* rows[kLowpMR];
+  for (int i = 0; i < kLowpMR; ++i) rows[i] = a + (i < m ? i : m - 1) * lda;
+  VI acc[kLowpMR][kNV];
+  unrolled<0, kLowpMR>([&](auto i) { unrolled<0, kNV>([&](auto j) { acc[i][j] = zeroi(); }); });
   for (int64_t g = 0; g < kp / 4; ++g) {
     VI bv[kNV];
     unrolled<0, kNV>([&](auto j) { bv[j] = loadi(b + (g * kNR + j * kW) * 4); });
-    unrolled<0, kMR>([&](auto i) {
+    unrolled<0, kLowpMR>([&](auto i) {
       const VI av = set1i(load_i32(rows[i] + 4 * g));
       unrolled<0, kNV>([&](auto j) { acc[i][j] = i8_step(acc[i][j], av, bv[j]); });
     });
@@ -228,7 +234,7 @@ void gemm_i8_impl(int64_t kp, const int8_t* a, int64_t lda, const int8_t* b, con
     scale_b[j] = V::load(b_scale + j * kW);
     comp_v[j] = kUnsignedA ? loadi(comp + j * kW) : zeroi();
   });
-  unrolled<0, kMR>([&](auto i) {
+  unrolled<0, kLowpMR>([&](auto i) {
     if (i >= m) return;
     const V::T sa = V::set1(a_scale[i]);
     unrolled<0, kNV>([&](auto j) {
@@ -318,6 +324,7 @@ void register_vnni(KernelTable* t) {
 }
 #else
 void register_lowp(KernelTable* t) {
+  t->lowp_mr = kLowpMR;
   t->quantize_row = quantize_row_impl;
   t->gemm_bf16_ukernel = gemm_bf16_impl;
   t->gemm_i8_ukernel = gemm_i8_impl;

@@ -150,7 +150,7 @@ namespace {
 void linear_lowp(const KernelTable& kt, const float* x, int64_t m, int64_t ldx, const PackedLinear& w, float* y,
                  int64_t ldy, Activation act, const float* residual, int64_t ldr, int num_threads) {
   const int64_t n = w.n, k = w.k, kp = w.kp;
-  const int mr = kt.gemm_mr, nr = kt.gemm_nr;
+  const int mr = kt.lowp_mr, nr = kt.gemm_nr;
   const bool bf16 = w.type == WeightType::kBF16;
   std::vector<uint16_t> xb;
   std::vector<int8_t> xq;
