@@ -66,7 +66,9 @@ class OrtInt8Peer(OrtPeer):
 
     name = "onnxruntime-int8"
 
-    def __init__(self, model_dir: Path, work_dir: Path, threads: int, num_heads: int, hidden_size: int) -> None:
+    def __init__(
+        self, model_dir: Path, work_dir: Path, threads: int, num_heads: int, hidden_size: int
+    ) -> None:
         optimized, info = prepare_ort_model(model_dir, work_dir, num_heads, hidden_size)
         quantized = work_dir / "model.opt.int8.onnx"
         quantize_ort_int8(optimized, quantized)

@@ -145,7 +145,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--dtype", choices=sorted(PEERS_BY_DTYPE), default="float32",
         help="bertcore's dtype; picks the peers and the peak (default float32)",
     )  # fmt: skip
-    p.add_argument("--peers", nargs="+", choices=PEERS, default=None, help="peers to run (default: the dtype's)")
+    p.add_argument(
+        "--peers", nargs="+", choices=PEERS, default=None, help="peers to run (default: the dtype's)"
+    )
     p.add_argument(
         "--rounds",
         type=int,
@@ -167,7 +169,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def benchmark_name(dtype: str) -> str:
-    """"forward" for fp32 (the README's table), "forward-<dtype>" otherwise."""
+    """ "forward" for fp32 (the README's table), "forward-<dtype>" otherwise."""
     return "forward" if dtype == "float32" else f"forward-{dtype}"
 
 
@@ -494,8 +496,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             "ctranslate2": package_version("ctranslate2"),
             "openvino": package_version("openvino"),
         },
-        **({"fma_peak_gflops": peak, "fma_peak_gflops_before_after": [peak_before, peak_after]}
-           if kind == "fma" else {}),
+        **(
+            {"fma_peak_gflops": peak, "fma_peak_gflops_before_after": [peak_before, peak_after]}
+            if kind == "fma"
+            else {}
+        ),
         "peak_kind": kind,
         "peak_gops": peak,
         "peak_gops_before_after": [peak_before, peak_after],

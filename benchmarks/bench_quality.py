@@ -17,7 +17,7 @@ engine's pass is printed for information only (engines are not interleaved; benc
 benchmark).
 
 Usage:
-    python benchmarks/bench_quality.py                  # ~3 min on 2 cores
+    python benchmarks/bench_quality.py                  # ~1 min on 2 cores
     python benchmarks/bench_quality.py --engines bertcore-int8 onnxruntime-int8 --threads 1
 """
 
@@ -34,7 +34,15 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from _common import default_json_path, fmt, markdown_table, package_version, report_load, run_metadata, write_json
+from _common import (
+    default_json_path,
+    fmt,
+    markdown_table,
+    package_version,
+    report_load,
+    run_metadata,
+    write_json,
+)
 from _lowp_peers import Ct2Peer, OpenVinoPeer, OrtInt8Peer, TorchBf16Peer
 from _peers import BertcorePeer, Feeds, PeerUnavailable, TorchPeer, configure_torch_threads
 
@@ -76,7 +84,9 @@ def max_seq_length(model_dir: Path, default: int = 256) -> int:
     return int(json.loads(path.read_text()).get("max_seq_length", default)) if path.exists() else default
 
 
-def make_batches(model_dir: Path, texts: Sequence[str], batch: int) -> list[tuple[npt.NDArray[np.intp], Feeds]]:
+def make_batches(
+    model_dir: Path, texts: Sequence[str], batch: int
+) -> list[tuple[npt.NDArray[np.intp], Feeds]]:
     """(indices into ``texts``, int64 feeds) per batch, texts sorted by token count, each batch padded to its
     longest text."""
     import transformers
@@ -97,7 +107,9 @@ def make_batches(model_dir: Path, texts: Sequence[str], batch: int) -> list[tupl
     return batches
 
 
-def embed(engine: Callable[[Feeds], Any], batches: list[tuple[npt.NDArray[np.intp], Feeds]], n: int) -> Embeddings:
+def embed(
+    engine: Callable[[Feeds], Any], batches: list[tuple[npt.NDArray[np.intp], Feeds]], n: int
+) -> Embeddings:
     """Mean over the real tokens of each text's last_hidden_state, in the texts' order."""
     out: Embeddings | None = None
     for idx, feeds in batches:
@@ -154,7 +166,14 @@ def loaders(model_dir: Path, work_dir: Path, threads: int) -> dict[str, Callable
 
 
 def print_table(results: dict[str, dict[str, Any]], k: int, n: int, queries: int) -> None:
-    headers = ["engine", "mean cosine", "worst cosine", f"top-{k} shared", f"queries all {k} shared", "pass s"]
+    headers = [
+        "engine",
+        "mean cosine",
+        "worst cosine",
+        f"top-{k} shared",
+        f"queries all {k} shared",
+        "pass s",
+    ]
     rows = [
         [
             name, f"{r['mean_cosine']:.6f}", f"{r['worst_cosine']:.6f}", fmt(100 * r[f"top{k}_shared"], 1) + "%",
@@ -162,7 +181,9 @@ def print_table(results: dict[str, dict[str, Any]], k: int, n: int, queries: int
         ]
         for name, r in results.items()
     ]  # fmt: skip
-    print(f"\nQuality against transformers fp32, all-MiniLM-L6-v2 mean pooling, {n} texts, {queries} queries.\n")
+    print(
+        f"\nQuality against transformers fp32, all-MiniLM-L6-v2 mean pooling, {n} texts, {queries} queries.\n"
+    )
     print(markdown_table(headers, rows))
 
 
