@@ -32,6 +32,9 @@ if HERE not in sys.path:
 
 SUPPORTED_ISAS: List[str] = list(_core.cpu_info()["supported_isas"])
 REQUIRE_ENV = "BERTCORE_REQUIRE_REFERENCES"
+# Set by the sanitizer run (test_sanitizers.py): the references' own native code is not instrumented and is not
+# what it checks, so their tests skip without importing them.
+SKIP_ENV = "BERTCORE_SKIP_REFERENCES"
 
 # How to install each reference; the README's test command installs them all.
 _INSTALL = {
@@ -72,6 +75,8 @@ def require(module: str) -> ModuleType:
     Example:
         >>> torch = require("torch")  # doctest: +SKIP
     """
+    if os.environ.get(SKIP_ENV, "") == "1":
+        pytest.skip(f"{SKIP_ENV}=1: reference packages are not used in this run", allow_module_level=True)
     try:
         return importlib.import_module(module)
     except ImportError as exc:

@@ -8,7 +8,6 @@ import os
 import platform
 import re
 import shlex
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,53 +16,16 @@ import numpy as np
 import pytest
 
 import bertcore
-from conftest import find_executable, missing, require, require_executable
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _build_tools() -> str:
-    """cmake's path; skips (fails under BERTCORE_REQUIRE_REFERENCES=1) without it or the source tree."""
-    if not (ROOT / "CMakeLists.txt").exists():
-        missing(f"the source tree ({ROOT / 'CMakeLists.txt'})", "run the tests from a repository checkout")
-    return require_executable("cmake")
+from native_build import ROOT, build_module, configure, package_with
 
 
 @pytest.mark.slow
 def test_scalar_only_build(tmp_path: Path) -> None:
-    cmake = _build_tools()
-    pybind11 = require("pybind11")
-    build = tmp_path / "build"
-    configure = [
-        cmake,
-        "-S",
-        str(ROOT),
-        "-B",
-        str(build),
-        "-DCMAKE_BUILD_TYPE=Release",
-        "-DBERTCORE_SCALAR_ONLY=ON",
-        f"-Dpybind11_DIR={pybind11.get_cmake_dir()}",
-        f"-DPython_EXECUTABLE={sys.executable}",
-    ]
-    ninja = find_executable("ninja")
-    if ninja:
-        configure += ["-G", "Ninja", f"-DCMAKE_MAKE_PROGRAM={ninja}"]
-    subprocess.run(configure, check=True, capture_output=True, text=True, timeout=600)
-    rules = "".join(p.read_text() for p in build.rglob("*.ninja")) + "".join(
-        p.read_text() for p in build.rglob("flags.make")
-    )
+    rules = configure(tmp_path / "build", "-DBERTCORE_SCALAR_ONLY=ON")
     assert "-mavx" not in rules, "the scalar-only build must not use ISA flags"
     # No -march at all: the build never tunes for the machine it runs on; ISA flags go only on the per-ISA files.
     assert "-march=" not in rules, "the build must not tune for the build machine"
-    subprocess.run(
-        [cmake, "--build", str(build), "-j", "2"], check=True, capture_output=True, text=True, timeout=900
-    )
-    (module,) = build.glob("_core*.so")
-    package = tmp_path / "pkg" / "bertcore"
-    shutil.copytree(
-        Path(bertcore.__file__).parent, package, ignore=shutil.ignore_patterns("_core*.so", "__pycache__")
-    )
-    shutil.copy(module, package / module.name)
+    package = package_with(build_module(tmp_path / "build"), tmp_path / "pkg")
 
     fixture = ROOT / "tests" / "fixtures" / "gelu_h32_l2"
     code = (
@@ -75,7 +37,7 @@ def test_scalar_only_build(tmp_path: Path) -> None:
         "np.save('out.npy', m(ids, attention_mask=(ids > 0).astype(int)).last_hidden_state)\n"
     )
     env = {k: v for k, v in os.environ.items() if k != "BERTCORE_ISA"}
-    env["PYTHONPATH"] = str(package.parent)
+    env["PYTHONPATH"] = str(package)
     r = subprocess.run(
         [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
     )
@@ -130,14 +92,8 @@ def test_gemm_tile_stays_in_registers(
     int8 tile's epilogue did the same under GCC 12; this catches that for whatever compiler builds the wheel."""
     if platform.machine().lower() not in ("x86_64", "amd64"):
         pytest.skip("the vector kernels are built on x86-64 only")
-    cmake = _build_tools()
-    pybind11 = require("pybind11")
     build = tmp_path / "build"
-    subprocess.run(
-        [cmake, "-S", str(ROOT), "-B", str(build), "-DCMAKE_BUILD_TYPE=Release", "-DCMAKE_EXPORT_COMPILE_COMMANDS=ON",
-         f"-Dpybind11_DIR={pybind11.get_cmake_dir()}", f"-DPython_EXECUTABLE={sys.executable}"],
-        check=True, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+    configure(build, "-DCMAKE_EXPORT_COMPILE_COMMANDS=ON")
     (entry,) = [
         e for e in json.loads((build / "compile_commands.json").read_text()) if e["file"].endswith(source)
     ]

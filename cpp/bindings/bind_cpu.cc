@@ -53,26 +53,27 @@ double peak_gops(const std::string& kind, const std::string& isa_name_, int num_
   if (num_threads < 1) throw std::invalid_argument("num_threads must be >= 1");
   double (*probe)(int64_t) = kind == "fma" ? kt.fma_probe : kind == "bf16" ? kt.bf16_probe : kind == "int8" ? kt.i8_probe : nullptr;
   if (probe == nullptr) throw std::invalid_argument("unknown probe '" + kind + "'; use fma, bf16 or int8");
-  py::gil_scoped_release release;
-  int64_t iters = 1 << 16;
   double best = 0.0;
-  using clock = std::chrono::steady_clock;
-  const auto deadline = clock::now() + std::chrono::duration<double>(seconds);
-  while (true) {
-    double flops_total = 0.0;
-    const auto t0 = clock::now();
+  run_without_gil([&] {
+    int64_t iters = 1 << 16;
+    using clock = std::chrono::steady_clock;
+    const auto deadline = clock::now() + std::chrono::duration<double>(seconds);
+    while (true) {
+      double flops_total = 0.0;
+      const auto t0 = clock::now();
 #ifdef _OPENMP
 #pragma omp parallel num_threads(num_threads) reduction(+ : flops_total)
 #endif
-    { flops_total += probe(iters); }
-    const double dt = std::chrono::duration<double>(clock::now() - t0).count();
-    if (dt < 0.02) {
-      iters *= 2;
-      continue;
+      { flops_total += probe(iters); }
+      const double dt = std::chrono::duration<double>(clock::now() - t0).count();
+      if (dt < 0.02) {
+        iters *= 2;
+        continue;
+      }
+      best = std::max(best, flops_total / dt * 1e-9);
+      if (clock::now() >= deadline) break;
     }
-    best = std::max(best, flops_total / dt * 1e-9);
-    if (clock::now() >= deadline) break;
-  }
+  });
   return best;
 }
 
@@ -80,6 +81,9 @@ double peak_gops(const std::string& kind, const std::string& isa_name_, int num_
 
 void register_cpu(py::module_& m) {
   m.def("cpu_info", &cpu_info, "What the CPU and OS support, as detected (cpuid + XCR0).");
+  m.def("_set_fork_pool_release", &set_fork_pool_release, py::arg("enabled"),
+        "Testing hook: false makes forked children run native calls on a hand-off thread instead of releasing "
+        "the OpenMP pool before fork().");
   m.def("active_isa", []() { return std::string(isa_name(kernels().isa)); },
         "The kernel family used by models built from now on.");
   m.def("set_isa", [](const std::string& name) { set_active_isa(isa_from_name(name)); }, py::arg("name"),

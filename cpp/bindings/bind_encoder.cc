@@ -176,8 +176,7 @@ void forward(Encoder& enc, const Int64Array& ids, const Int64Array& type_ids,
   tk.row_pos = row_pos ? row_pos->data() : nullptr;
   tk.segments = segs.data();
   tk.key_mask_add = key_mask_add ? key_mask_add->data() : nullptr;
-  py::gil_scoped_release release;
-  enc.forward(tk, out, num_threads);
+  run_without_gil([&] { enc.forward(tk, out, num_threads); });
 }
 
 }  // namespace
@@ -264,6 +263,9 @@ void register_encoder(py::module_& m) {
       .def_property_readonly("has_pooler", &Encoder::has_pooler)
       .def_property_readonly("workspace_bytes", &Encoder::workspace_bytes)
       .def_property_readonly("weight_bytes", &Encoder::weight_bytes)
+      .def("scratch_bytes", &Encoder::scratch_bytes, py::kw_only(), py::arg("rows"), py::arg("batch"), py::arg("seq"),
+           py::arg("num_threads"),
+           "About the most scratch memory (bytes) a forward call on this batch allocates at once.")
       .def("release_workspace", &Encoder::release_workspace);
 }
 

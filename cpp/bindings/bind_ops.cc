@@ -42,8 +42,9 @@ std::shared_ptr<PackedLinear> make_packed(const FloatArray& weight, const std::o
   const KernelTable& kt = table_for(isa);
   const float* wp = weight.data();
   const float* bp = bias ? bias->data() : nullptr;
-  py::gil_scoped_release release;
-  return std::make_shared<PackedLinear>(pack_linear(kt, wp, n, k, bp, type));
+  auto packed = std::make_shared<PackedLinear>();
+  run_without_gil([&] { *packed = pack_linear(kt, wp, n, k, bp, type); });
+  return packed;
 }
 
 FloatArray linear_op(const FloatArray& x, const PackedLinear& w, const std::string& act,
@@ -61,10 +62,7 @@ FloatArray linear_op(const FloatArray& x, const PackedLinear& w, const std::stri
   const float* xp = x.data();
   const float* rp = residual ? residual->data() : nullptr;
   float* yp = y.mutable_data();
-  {
-    py::gil_scoped_release release;
-    linear(kt, xp, m, w.k, w, yp, w.n, a, rp, w.n, num_threads);
-  }
+  run_without_gil([&] { linear(kt, xp, m, w.k, w, yp, w.n, a, rp, w.n, num_threads); });
   return y;
 }
 
@@ -78,8 +76,7 @@ FloatArray layer_norm_op(const FloatArray& x, const FloatArray& gamma, const Flo
   FloatArray y({rows, n});
   const float *xp = x.data(), *gp = gamma.data(), *bp = beta.data();
   float* yp = y.mutable_data();
-  py::gil_scoped_release release;
-  layer_norm_rows(kt, xp, yp, rows, n, gp, bp, eps, num_threads);
+  run_without_gil([&] { layer_norm_rows(kt, xp, yp, rows, n, gp, bp, eps, num_threads); });
   return y;
 }
 
@@ -90,8 +87,7 @@ FloatArray activation_op(const FloatArray& x, const std::string& act, const std:
   const int64_t count = x.size();
   if (count > 0) std::memcpy(y.mutable_data(), x.data(), static_cast<size_t>(count) * sizeof(float));
   float* yp = y.mutable_data();
-  py::gil_scoped_release release;
-  activation_inplace(kt, yp, count, a, num_threads);
+  run_without_gil([&] { activation_inplace(kt, yp, count, a, num_threads); });
   return y;
 }
 
@@ -102,8 +98,7 @@ FloatArray softmax_op(const FloatArray& x, const std::string& isa, int num_threa
   FloatArray y({rows, n});
   if (rows * n > 0) std::memcpy(y.mutable_data(), x.data(), static_cast<size_t>(rows * n) * sizeof(float));
   float* yp = y.mutable_data();
-  py::gil_scoped_release release;
-  softmax_rows(kt, yp, rows, n, num_threads);
+  run_without_gil([&] { softmax_rows(kt, yp, rows, n, num_threads); });
   return y;
 }
 
@@ -129,10 +124,8 @@ py::tuple attention_op(const FloatArray& qkv, int64_t batch, int64_t seq, int64_
   float* cp = ctx.mutable_data();
   std::vector<AttentionSegment> segments(static_cast<size_t>(batch));
   for (int64_t b = 0; b < batch; ++b) segments[b] = AttentionSegment{b * seq, seq, b * seq, seq};
-  {
-    py::gil_scoped_release release;
-    attention(kt, qp, segments.data(), batch, heads, head_dim, mp, scale, cp, pp, seq, nullptr, num_threads);
-  }
+  run_without_gil(
+      [&] { attention(kt, qp, segments.data(), batch, heads, head_dim, mp, scale, cp, pp, seq, nullptr, num_threads); });
   return py::make_tuple(ctx, probs_obj);
 }
 
@@ -170,8 +163,7 @@ FloatArray embeddings_op(const Int64Array& ids, const Int64Array& type_ids, cons
   FloatArray out({tokens, h});
   float* op = out.mutable_data();
   const int64_t *ip = ids.data(), *tp = type_ids.data();
-  py::gil_scoped_release release;
-  embeddings(kt, e, ip, tp, nullptr, pp, tokens, op, num_threads);
+  run_without_gil([&] { embeddings(kt, e, ip, tp, nullptr, pp, tokens, op, num_threads); });
   return out;
 }
 

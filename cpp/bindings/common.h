@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "bertcore/kernels.h"
+#include "bertcore/parallel.h"
 
 namespace bertcore::bindings {
 
@@ -24,6 +25,13 @@ using FloatArray = py::array_t<float, py::array::c_style>;
 using Int64Array = py::array_t<int64_t, py::array::c_style>;
 using Uint16Array = py::array_t<uint16_t, py::array::c_style>;  // bf16 bits
 using Int8Array = py::array_t<int8_t, py::array::c_style>;
+
+// Runs fn (native work that touches no Python object) with the GIL released, through run_native.
+template <class Fn>
+void run_without_gil(Fn&& fn) {
+  py::gil_scoped_release release;
+  run_native(std::forward<Fn>(fn));
+}
 
 inline void require_ndim(const py::array& a, int ndim, const char* name) {
   if (a.ndim() != ndim) {

@@ -87,6 +87,10 @@ class Encoder {
   bool has_pooler() const { return weights_.pooler != nullptr; }
   // Bytes held in scratch buffers now.
   int64_t workspace_bytes() const;
+  // About the most scratch memory (bytes) a forward call on `rows` token rows of `batch` sequences of up to
+  // `seq` tokens allocates at once, on `num_threads` threads: the layer buffers, a low-precision layer's
+  // converted input, each thread's attention buffers.
+  int64_t scratch_bytes(int64_t rows, int64_t batch, int64_t seq, int num_threads) const;
   // Bytes held by the weights (each shared packed layer counted once).
   int64_t weight_bytes() const;
   // Frees the scratch buffers (they are re-made on the next call).

@@ -2,10 +2,12 @@
 //   qkv = x Wqkv^T + b;  ctx = attention(qkv);  x1 = LN(ctx Wo^T + bo + x);
 //   h = act(x1 W1^T + b1);  x = LN(h W2^T + b2 + x1)
 #include "bertcore/encoder.h"
+#include "../ops/packing.h"
 
 #include <algorithm>
 #include <cmath>
 #include <memory>
+#include <new>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -105,6 +107,23 @@ int64_t Encoder::workspace_bytes() const {
          (x_.size() + xe_.size() + qkv_.size() + ctx_.size() + tmp_.size() + ffn_.size() + pool_in_.size());
 }
 
+int64_t Encoder::scratch_bytes(int64_t rows, int64_t batch, int64_t seq, int num_threads) const {
+  const EncoderConfig& c = config_;
+  const KernelTable& kt = *kt_;
+  const int64_t h = c.hidden, e = c.embedding_size > 0 ? c.embedding_size : h;
+  int64_t floats = rows * (5 * h + c.intermediate + (weights_.emb_project != nullptr ? e : 0)) + batch * h;
+  // The widest low-precision input (the FFN output layer's) converted per call: 2 bytes a value in bf16.
+  int64_t lowp_bytes = 0;
+  for (const EncoderLayer& l : weights_.layers) {
+    if (l.ffn_out != nullptr && l.ffn_out->type != WeightType::kF32) lowp_bytes = rows * (2 * l.ffn_out->kp + 4);
+  }
+  const int64_t head_dim = h / c.heads, keys = round_up(std::max<int64_t>(seq, 1), kt.gemm_nr);
+  int64_t per_thread = 2 * keys * round_up(head_dim, kt.gemm_nr) + kt.gemm_mr * keys;
+  if (c.relative_attention != 0) per_thread += (kt.gemm_mr + seq) * round_up(2 * seq, kt.gemm_nr);
+  floats += std::max(num_threads, 1) * per_thread;
+  return static_cast<int64_t>(sizeof(float)) * floats + lowp_bytes;
+}
+
 int64_t Encoder::weight_bytes() const {
   const EncoderWeights& w = weights_;
   int64_t floats = w.word.size() + w.word_bf16.size() + w.word_i8.size() + w.word_scale.size() + w.position.size() +
@@ -140,12 +159,21 @@ void Encoder::fit_workspace(int64_t rows) {
   if (target == workspace_rows_) return;
   const EncoderConfig& c = config_;
   const int64_t e = c.embedding_size > 0 ? c.embedding_size : c.hidden;
-  x_.resize(target * c.hidden);
-  if (weights_.emb_project != nullptr) xe_.resize(target * e);
-  qkv_.resize(target * 3 * c.hidden);
-  ctx_.resize(target * c.hidden);
-  tmp_.resize(target * c.hidden);
-  ffn_.resize(target * c.intermediate);
+  // Buffers already resized are empty after a failure: mark the workspace as holding nothing, so the next call
+  // sizes it again rather than running on missing buffers.
+  workspace_rows_ = 0;
+  try {
+    x_.resize(target * c.hidden);
+    if (weights_.emb_project != nullptr) xe_.resize(target * e);
+    qkv_.resize(target * 3 * c.hidden);
+    ctx_.resize(target * c.hidden);
+    tmp_.resize(target * c.hidden);
+    ffn_.resize(target * c.intermediate);
+  } catch (const std::bad_alloc&) {
+    recent_rows_[(recent_next_ + kRecentCalls - 1) % kRecentCalls] = 0;
+    for (AlignedBuffer* b : {&x_, &xe_, &qkv_, &ctx_, &tmp_, &ffn_}) b->resize(0);
+    throw;
+  }
   workspace_rows_ = target;
 }
 
@@ -216,7 +244,6 @@ void Encoder::forward(const TokenBatch& tk, const EncoderOutputs& out, int num_t
   std::lock_guard<std::mutex> lock(mutex_);
   const int64_t h = c.hidden, t = tk.rows, inter = c.intermediate;
   fit_workspace(t);
-  (void)inter;
   float* x = x_.data();
   float* tmp = tmp_.data();
 

@@ -13,11 +13,12 @@ import numpy as np
 import numpy.typing as npt
 
 from .. import _core
-from ..batching import make_token_batch
+from ..batching import TokenBatch, make_token_batch
 from ..config import PathLike, PretrainedConfig
 from ..cpu import default_num_threads
 from ..hub import resolve_model_dir
 from ..inputs import as_int_matrix, attention_mask_bool
+from ..memory import check_fits
 from ..outputs import ModelOutput
 from ..weights import Checkpoint, find_checkpoint
 from .loading import build_encoder, check_dtype
@@ -405,6 +406,27 @@ class EncoderModel:
             positions = _broadcast(as_int_matrix(position_ids, "position_ids"), batch, seq, "position_ids")
 
         tokens = make_token_batch(ids, types, tasks, positions, keep, bool(skip_padding))
+        core = self._encoder.config
+        h, layers = core.hidden, core.layers
+        what = f"a batch of {batch} x {seq} tokens"
+        advice = "pass fewer sequences per call (a smaller batch_size)"
+        if output_attentions or output_hidden_states:
+            advice += " or leave output_attentions / output_hidden_states off"
+        outputs = batch * seq * h * (layers + 1 if output_hidden_states else 1) + batch * h
+        if output_attentions:
+            outputs += layers * batch * core.heads * seq * seq
+        rows = len(tokens.ids)
+        scratch = self._encoder.scratch_bytes(rows=rows, batch=batch, seq=seq, num_threads=self._num_threads)
+        check_fits(4 * outputs + max(scratch - self._encoder.workspace_bytes, 0), what, advice)
+        try:
+            return self._run(tokens, batch, seq, bool(output_hidden_states), bool(output_attentions))
+        except MemoryError as exc:
+            raise MemoryError(f"out of memory running {what}: {exc}; {advice}") from exc
+
+    def _run(
+        self, tokens: TokenBatch, batch: int, seq: int, output_hidden_states: bool, output_attentions: bool
+    ) -> Encoded:
+        """Allocates the outputs and runs the core on a built token batch."""
         new = np.zeros if tokens.skipped else np.empty
         core = self._encoder.config
         h, layers = core.hidden, core.layers
