@@ -330,7 +330,49 @@ def build_parser() -> argparse.ArgumentParser:
     _add_dtype(p)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(run=cmd_bench)
+
+    p = sub.add_parser(
+        "serve",
+        help="embeddings and reranking over HTTP (needs pip install 'bertcore[serve]')",
+        allow_abbrev=False,
+    )
+    p.add_argument("--model", help="embedding model directory (/v1/embeddings, /embed, /tokenize)")
+    p.add_argument("--reranker", help="cross-encoder directory (/rerank)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    p.add_argument("--port", type=_positive, default=8080, help="port (default: 8080)")
+    p.add_argument("--threads", type=_positive, help="threads per forward call (default: usable CPUs)")
+    p.add_argument("--max-batch-tokens", type=_positive, default=16384, help="real tokens per forward call")
+    p.add_argument("--max-queue", type=_positive, default=4096, help="inputs waiting at most (then 429)")
+    p.add_argument(
+        "--max-client-batch-size", type=_positive, default=512, help="inputs per request (then 413)"
+    )
+    p.add_argument("--max-body-bytes", type=_positive, default=4 << 20, help="request body size (then 413)")
+    p.add_argument("--api-key", help="require 'Authorization: Bearer KEY' (default: env BERTCORE_API_KEY)")
+    p.add_argument("--model-id", help="model name in responses (default: the directory's name)")
+    p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
+    _add_dtype(p)
+    p.set_defaults(run=cmd_serve)
     return parser
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    try:
+        from .serve import ServeSettings, serve
+    except ImportError as exc:
+        raise ValueError(f"bertcore serve needs its extra ({exc}): pip install 'bertcore[serve]'") from exc
+    settings = ServeSettings(
+        model=args.model,
+        reranker=args.reranker,
+        dtype=args.dtype,
+        num_threads=args.threads,
+        max_batch_tokens=args.max_batch_tokens,
+        max_queue=args.max_queue,
+        max_client_batch_size=args.max_client_batch_size,
+        max_body_bytes=args.max_body_bytes,
+        api_key=args.api_key or os.environ.get("BERTCORE_API_KEY") or None,
+        model_id=args.model_id,
+    )
+    return serve(settings, args.host, args.port, args.log_level)
 
 
 # ------------------------------------------------------------------------------------------------- main
@@ -354,7 +396,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     with warnings.catch_warnings():
         warnings.showwarning = show_warning
         try:
-            args.run(args)
+            status = args.run(args)
         except (CliError, ValueError, TypeError, OSError) as e:
             if os.environ.get("BERTCORE_DEBUG") and not isinstance(e, CliError):
                 raise
@@ -377,7 +419,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         sys.stdout.flush()
     except BrokenPipeError:
         return _broken_pipe()
-    return 0
+    return status if isinstance(status, int) else 0
 
 
 def _broken_pipe() -> int:

@@ -345,6 +345,43 @@ class SentenceEncoder:
             results, single, output_value, convert_to_numpy, normalize_embeddings, truncate_dim
         )
 
+    # ------------------------------------------------------------------ pre-tokenized rows (the server)
+    def token_rows(self, texts: Sequence[str], truncate: bool = True) -> List[List[int]]:
+        """Each text as the row of token ids ``encode`` embeds for it: the default prompt, lower-casing and
+        the special tokens applied, cut to ``max_seq_length`` when ``truncate``.
+
+        Raises:
+            ValueError: with ``truncate=False``, a text longer than ``max_seq_length`` tokens (naming it).
+        """
+        prompt = resolve_prompt(self.prompts, self.default_prompt_name, None, None) or ""
+        texts = [prompt + t for t in texts]
+        if self.do_lower_case:
+            texts = [t.lower() for t in texts]
+        content = self.tokenizer(list(texts), add_special_tokens=False, verbose=False)["input_ids"]
+        return [self.frame_token_ids(ids, truncate, i) for i, ids in enumerate(content)]
+
+    def frame_token_ids(self, ids: Sequence[int], truncate: bool = True, index: int = 0) -> List[int]:
+        """Token ids of one text (without special tokens) as a row: framed by the special tokens, cut to
+        ``max_seq_length`` when ``truncate`` (else ValueError when longer; ``index`` names the input)."""
+        room = self._room()
+        tokens = [int(i) for i in ids]
+        if len(tokens) > room:
+            if not truncate:
+                raise ValueError(
+                    f"input {index} has {len(tokens) + len(self._prefix) + len(self._suffix)} tokens, more than "
+                    f"max_seq_length={self.max_seq_length}; shorten it or ask for truncation"
+                )
+            tokens = tokens[:room] if self.tokenizer.truncation_side == "right" else tokens[-room:]
+        return self._frame(tokens)
+
+    def embed_token_rows(self, rows: List[List[int]]) -> FloatArray:
+        """Sentence embeddings of rows from :meth:`token_rows`, in one forward call: the same vectors
+        ``encode`` gives for those texts (before its ``normalize_embeddings`` and ``truncate_dim``)."""
+        _, prompt_length = self._prompt_sizes(
+            resolve_prompt(self.prompts, self.default_prompt_name, None, None)
+        )
+        return np.asarray(self._run(rows, prompt_length)["sentence_embedding"], dtype=np.float32)
+
     # ------------------------------------------------------------------ internals
     def _prompt_sizes(self, prompt: Optional[str]) -> Tuple[int, Optional[int]]:
         """(prompt tokens without special tokens, sentence-transformers' prompt_length) for a prompt."""

@@ -271,6 +271,56 @@ class CrossEncoder:
         results.sort(key=lambda r: r["score"], reverse=True)
         return results[:top_k]
 
+    # ------------------------------------------------------------------ pre-tokenized rows (the server)
+    def pair_rows(
+        self, query: str, texts: Sequence[str], truncate: bool = True
+    ) -> List[Tuple[List[int], List[int]]]:
+        """(input_ids, token_type_ids) of each (query, text) pair as ``predict`` tokenizes it (the default
+        prompt before the query), cut to ``max_length`` when ``truncate``.
+
+        Raises:
+            ValueError: with ``truncate=False``, a pair longer than ``max_length`` tokens (naming it).
+        """
+        prompt = resolve_prompt(self.prompts, self.default_prompt_name, None, None) or ""
+        enc = self.tokenizer(
+            [prompt + query] * len(texts),
+            list(texts),
+            truncation="longest_first" if truncate else False,
+            max_length=self.max_length if truncate else None,
+            verbose=False,
+        )
+        rows = []
+        for i, ids in enumerate(enc["input_ids"]):
+            if len(ids) > self.max_length:
+                raise ValueError(
+                    f"text {i} with the query has {len(ids)} tokens, more than max_length={self.max_length}; "
+                    "shorten it or ask for truncation"
+                )
+            types = enc["token_type_ids"][i] if "token_type_ids" in enc else [0] * len(ids)
+            rows.append((list(ids), list(types)))
+        return rows
+
+    def score_pair_rows(self, rows: List[Tuple[List[int], List[int]]]) -> FloatArray:
+        """The logits of rows from :meth:`pair_rows`, in one forward call: (n,) for one label, else
+        (n, num_labels); :meth:`activate` turns them into ``predict``'s scores."""
+        seq = max(len(ids) for ids, _ in rows)
+        ids = np.full((len(rows), seq), self.tokenizer.pad_token_id or 0, dtype=np.int64)
+        types = np.zeros((len(rows), seq), dtype=np.int64)
+        mask = np.zeros((len(rows), seq), dtype=np.int64)
+        for i, (row, row_types) in enumerate(rows):
+            ids[i, : len(row)] = row
+            types[i, : len(row)] = row_types
+            mask[i, : len(row)] = 1
+        logits = self.model(input_ids=ids, attention_mask=mask, token_type_ids=types).logits
+        return np.asarray(logits[..., 0] if self.num_labels == 1 else logits, dtype=np.float32)
+
+    def activate(self, logits: FloatArray) -> FloatArray:
+        """The model's activation on logits from :meth:`score_pair_rows`: ``predict``'s scores."""
+        x = np.asarray(logits, dtype=np.float64)
+        if self.num_labels == 1:
+            return np.asarray(self._activation(x[:, None]), dtype=np.float64)[:, 0].astype(np.float32)
+        return np.asarray(self._activation(x), dtype=np.float32)
+
 
 def _as_pairs(inputs: Any) -> Tuple[List[Tuple[str, str]], bool]:
     """(pairs, single): one pair is a 2-sequence of strings; a batch is a list of them."""

@@ -330,6 +330,17 @@ class AutoTokenizer(VocabularyMixin):
         # An empty pair is dropped, as transformers does.
         return list(self._base.encode(text, pair or None, add_special_tokens=add_special_tokens).tokens)
 
+    def token_spans(
+        self, text: str, add_special_tokens: bool = True
+    ) -> list[tuple[int, str, bool, int, int]]:
+        """(id, token, is special, start, stop) for each token of ``text``; start/stop are character offsets
+        into ``text`` (0, 0 for special tokens)."""
+        enc = self._base.encode(text, add_special_tokens=add_special_tokens)
+        return [
+            (int(i), str(t), bool(special), int(a), int(b))
+            for i, t, special, (a, b) in zip(enc.ids, enc.tokens, enc.special_tokens_mask, enc.offsets)
+        ]
+
 
 def _hub_module(name: str) -> Any:
     """bertcore.hub, imported on first use; a FileNotFoundError when that module is not there."""
