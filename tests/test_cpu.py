@@ -147,3 +147,14 @@ def test_thread_pool_is_reused_across_regions() -> None:
     threads, new = map(int, r.stdout.split())
     assert threads >= 4  # the main thread and the 3 OpenMP workers
     assert new == 0, f"{new} threads were created during 5 forward calls: the OpenMP pool is being rebuilt"
+
+
+def test_openmp_runtime_reported() -> None:
+    """cpu_info() names the OpenMP runtime file the core calls (``bertcore info`` prints it)."""
+    info = bertcore.cpu_info()
+    if not info["openmp"]:
+        assert info["openmp_runtime"] is None
+        return
+    runtime = info["openmp_runtime"]
+    assert os.path.isfile(runtime) and "omp" in os.path.basename(runtime), runtime
+    assert isinstance(info["openmp_version"], int) and info["openmp_version"] >= 200805

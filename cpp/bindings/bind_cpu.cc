@@ -4,11 +4,24 @@
 #include "common.h"
 
 #ifdef _OPENMP
+#include <dlfcn.h>
 #include <omp.h>
 #endif
 
 namespace bertcore::bindings {
 namespace {
+
+// The file of the OpenMP runtime this module calls (a vendored copy in a repaired wheel, else the system's),
+// or None.
+py::object openmp_runtime() {
+#ifdef _OPENMP
+  Dl_info where;
+  if (dladdr(reinterpret_cast<void*>(&omp_get_max_threads), &where) != 0 && where.dli_fname != nullptr) {
+    return py::str(where.dli_fname);
+  }
+#endif
+  return py::none();
+}
 
 py::dict cpu_info() {
   const CpuFeatures& f = cpu_features();
@@ -40,9 +53,12 @@ py::dict cpu_info() {
   d["best_isa"] = isa_name(best_supported_isa());
 #ifdef _OPENMP
   d["openmp"] = true;
+  d["openmp_version"] = _OPENMP;
 #else
   d["openmp"] = false;
+  d["openmp_version"] = py::none();
 #endif
+  d["openmp_runtime"] = openmp_runtime();
   return d;
 }
 

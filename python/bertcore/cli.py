@@ -200,7 +200,8 @@ def cmd_info(args: argparse.Namespace) -> None:
         f"threads:        {info['num_threads']} (available CPUs {info['available_cpus']}"
         + (f", OMP_NUM_THREADS={omp})" if omp else ")")
     )
-    print(f"openmp:         {'yes' if info.get('openmp') else 'no'}")
+    runtime = f" ({info['openmp_runtime']})" if info.get("openmp_runtime") else ""
+    print(f"openmp:         {'yes' if info.get('openmp') else 'no'}{runtime}")
 
 
 def cmd_convert(args: argparse.Namespace) -> None:

@@ -67,7 +67,9 @@ def cpu_info() -> Dict[str, Any]:
     Returns:
         A dict with ``vendor``, ``brand``, ``features`` (cpuid bits gated by the OS state in XCR0),
         ``supported_isas``, ``best_isa``, ``isa`` (the kernel family models use now: BERTCORE_ISA when set),
-        ``num_threads`` (the default thread count), ``available_cpus``, ``openmp``.
+        ``num_threads`` (the default thread count), ``available_cpus``, ``openmp`` (whether the build has
+        it), ``openmp_version`` (its ``_OPENMP`` date) and ``openmp_runtime`` (the file of the OpenMP
+        runtime in use: in a repaired wheel, the copy vendored under ``bertcore.libs``).
 
     Example:
         >>> bertcore.cpu_info()["isa"]
