@@ -50,7 +50,11 @@ class ApiError(Exception):
 
 
 def _field(
-    body: Dict[str, Any], name: str, kind: Union[type, Tuple[type, ...]], default: Any = None, required: bool = False
+    body: Dict[str, Any],
+    name: str,
+    kind: Union[type, Tuple[type, ...]],
+    default: Any = None,
+    required: bool = False,
 ) -> Any:
     if name not in body or body[name] is None:
         if required:
