@@ -129,6 +129,9 @@ def write_embeddings(embeddings: np.ndarray, ids: Sequence[Any], output: Optiona
 def cmd_embed(args: argparse.Namespace) -> None:
     from .encode import SentenceEncoder
 
+    if args.ray:
+        cmd_embed_ray(args)
+        return
     check_embedding_output(args.output)
     texts, ids = read_texts(args.input, args.format, args.text_field)
     pooling = None if args.pooling is None else tuple(m.strip() for m in args.pooling.split(","))
@@ -148,6 +151,35 @@ def cmd_embed(args: argparse.Namespace) -> None:
         long_text=args.long_text,
     )
     write_embeddings(embeddings, ids, args.output)
+
+
+def cmd_embed_ray(args: argparse.Namespace) -> None:
+    from .ray import embed_parquet
+
+    if args.input == "-" or not args.output:
+        raise CliError("--ray reads a Parquet file or folder and writes a folder: pass INPUT and -o OUT_DIR")
+    for flag, value in (
+        ("--pooling", args.pooling),
+        ("--prompt", args.prompt),
+        ("--max-seq-length", args.max_seq_length),
+    ):
+        if value is not None:
+            raise CliError(f"{flag} is not supported with --ray (the model's own settings are used)")
+    rows = embed_parquet(
+        args.input,
+        args.output,
+        args.model,
+        column=args.text_field,
+        id_column=args.id_column,
+        address=args.address,
+        dtype=args.dtype,
+        num_actors=args.actors,
+        cpus_per_actor=args.cpus_per_actor,
+        batch_size=args.batch_size,
+        normalize_embeddings=args.normalize,
+        progress=not args.no_progress,
+    )
+    print(f"wrote {rows} embeddings to {args.output}", file=sys.stderr)
 
 
 def cmd_rerank(args: argparse.Namespace) -> None:
@@ -293,7 +325,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="texts over max-seq-length: truncate (default) or embed overlapping chunks",
     )
     p.add_argument("--prompt", help="text put before every input text")
-    p.add_argument("--output", "-o", help="FILE.npy or FILE.jsonl (default: JSONL on stdout)")
+    p.add_argument(
+        "--output", "-o", help="FILE.npy or FILE.jsonl (default: JSONL on stdout); with --ray, a folder"
+    )
+    p.add_argument(
+        "--ray",
+        action="store_true",
+        help="embed a Parquet file or folder on a Ray cluster into Parquet files",
+    )
+    p.add_argument(
+        "--address", help="with --ray: the cluster ('auto': the running one; default: start a local one)"
+    )
+    p.add_argument(
+        "--id-column", help="with --ray: the column carried to the output (default: id, if present)"
+    )
+    p.add_argument(
+        "--actors", type=_positive, help="with --ray: actors (default: as many as fit, leaving room)"
+    )
+    p.add_argument(
+        "--cpus-per-actor", type=_positive, default=1, help="with --ray: CPUs and threads per actor"
+    )
     _add_input(p, "texts")
     p.set_defaults(run=cmd_embed)
 
