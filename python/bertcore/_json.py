@@ -14,13 +14,16 @@ def read_json(path: PathLike, what: str) -> Any:
 
     Raises:
         FileNotFoundError: the file is missing.
-        ValueError: it is unreadable or not valid JSON; the message names ``what`` and the file.
+        ValueError: it is unreadable, not valid JSON or nested too deeply; the message names ``what`` and the
+            file.
     """
     try:
         with open(path, encoding="utf-8") as f:
             return json.load(f)
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise ValueError(f"{what} {os.fspath(path)} is not valid JSON: {e}") from e
+    except RecursionError as e:  # arrays or objects nested thousands deep
+        raise ValueError(f"{what} {os.fspath(path)} nests JSON too deeply to be read: {e}") from e
     except IsADirectoryError as e:
         raise ValueError(f"{what} {os.fspath(path)} is a directory, not a JSON file") from e
 

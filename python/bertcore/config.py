@@ -10,6 +10,7 @@ readable as attributes, so nothing in the file is lost.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import warnings
 from typing import Any, ClassVar, Dict, Mapping, Optional, Tuple, Type, TypeVar, Union
@@ -25,6 +26,9 @@ SUPPORTED_POSITION_TYPES = ("absolute",)
 # their weights without an error, so bertcore's references for these come from transformers < 5).
 RELATIVE_POSITION_TYPES = ("relative_key", "relative_key_query")
 PROBLEM_TYPES = ("regression", "single_label_classification", "multi_label_classification")
+# Labels named LABEL_<i> when config.json gives num_labels without id2label (save_pretrained always writes
+# id2label, so a larger count is a corrupt or hand-written file).
+MAX_NAMED_LABELS = 1 << 20
 
 _C = TypeVar("_C", bound="PretrainedConfig")
 
@@ -89,6 +93,11 @@ class PretrainedConfig:
             n = self.extra.get("num_labels", 2)
             if isinstance(n, bool) or not isinstance(n, int) or n < 0:
                 raise ValueError(f"config num_labels must be a non-negative integer, got {n!r}")
+            if n > MAX_NAMED_LABELS:  # each gets a name here: a corrupt count such as 2**63 must not
+                raise ValueError(
+                    f"config num_labels is {n}, more than the {MAX_NAMED_LABELS} labels bertcore names "
+                    "LABEL_<i> itself; give the labels in id2label"
+                )
             id2label = {i: f"LABEL_{i}" for i in range(n)}
             object.__setattr__(self, "id2label", id2label)
             object.__setattr__(self, "label2id", {v: k for k, v in id2label.items()})
@@ -172,8 +181,17 @@ class PretrainedConfig:
                 f"{', '.join(sorted(_core.activation_names()))}"
             )
         eps = self.layer_norm_eps
-        if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not eps > 0:
-            raise ValueError(f"config layer_norm_eps must be a positive number, got {eps!r}")
+        if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not 0 < eps < math.inf:
+            raise ValueError(f"config layer_norm_eps must be a positive finite number, got {eps!r}")
+        # Checked as transformers' nn.Embedding(padding_idx=pad_token_id) checks it when it builds the model.
+        pad, vocab = self._setting("pad_token_id", None), self.vocab_size
+        if pad is not None and (isinstance(pad, bool) or not isinstance(pad, int)):
+            raise TypeError(f"config pad_token_id must be an integer or null, got {pad!r}")
+        if pad is not None and not -vocab <= pad < vocab:
+            raise ValueError(
+                f"config pad_token_id {pad} is not a token of the vocabulary (vocab_size {vocab}); "
+                "set it to the padding token's id, or null"
+            )
         if self._setting("is_decoder", False) or self._setting("add_cross_attention", False):
             raise ValueError(
                 "this config describes a decoder (is_decoder / add_cross_attention); "

@@ -37,7 +37,7 @@ from .models.auto import AutoModel
 from .pooling import Pooling
 from .prompts import read_prompts, resolve_prompt
 from .sentence_layers import Dense, Normalize, l2_normalize
-from .sentence_modules import default_max_length, read_layout
+from .sentence_modules import check_modules, default_max_length, read_layout
 from .sorted_batches import map_sorted_batches
 from .tokenizer import AutoTokenizer
 
@@ -140,6 +140,11 @@ class SentenceEncoder:
         config = layout.sentence_config
         overrides: Dict[str, Any] = {}
         tokenizer_args = config.get("processor_kwargs") or config.get("tokenizer_args") or {}
+        if not isinstance(tokenizer_args, dict):
+            raise ValueError(
+                f"sentence_bert_config.json in {layout.transformer_dir}: tokenizer_args must be an object of "
+                f"tokenizer settings, got {tokenizer_args!r}"
+            )
         for key in ("model_max_length", "padding_side", "truncation_side"):
             if key in tokenizer_args:
                 overrides[key] = tokenizer_args[key]
@@ -153,6 +158,7 @@ class SentenceEncoder:
                 modules[at[0][0]] = Pooling(override.modes, at[0][1].include_prompt)
             else:
                 modules.insert(0, override)
+        check_modules(modules, int(model.config.hidden_size), os.path.join(directory, "modules.json"))
 
         if max_seq_length is None:  # a model_max_length given in the tokenizer args is taken as it is
             max_seq_length = default_max_length(

@@ -10,8 +10,9 @@ Dense, Normalize and Dropout (:mod:`bertcore.sentence_layers`). :func:`read_layo
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
-from typing import Any, Dict, List, Mapping, Tuple
+from typing import Any, Dict, List, Mapping, Sequence, Tuple
 
 from ._json import read_json, read_json_object
 from .features import Module
@@ -51,6 +52,26 @@ class SentenceLayout:
     has_modules_json: bool
 
 
+def _module_index(entry: Any, position: int, path: str) -> int:
+    """A modules.json entry's ``idx`` (0 when absent), the order of the modules."""
+    if not isinstance(entry, dict):
+        raise ValueError(
+            f"{path}: module {position} must be an object with 'type' and 'path', got {type(entry).__name__}"
+        )
+    try:
+        return int(entry.get("idx", 0))
+    except (TypeError, ValueError, OverflowError) as e:
+        raise ValueError(f"{path}: module {position} has idx {entry.get('idx')!r}, not an integer") from e
+
+
+def _module_dir(entry: Mapping[str, Any], index: int, model_dir: str, path: str) -> str:
+    """A module's directory: its ``path`` under ``model_dir`` ("" for the model directory itself)."""
+    rel = entry.get("path", "")
+    if not isinstance(rel, str):
+        raise ValueError(f"{path}: module {index} has path {rel!r}, not a string")
+    return os.path.join(model_dir, rel)
+
+
 def _module_class(entry: Mapping[str, Any], index: int, path: str) -> str:
     kind = entry.get("type")
     if not isinstance(kind, str) or not kind:
@@ -82,14 +103,20 @@ def read_layout(model_dir: str, with_modules: bool = True) -> SentenceLayout:
     entries = read_json(modules_path, "modules file")
     if not isinstance(entries, list) or not entries:
         raise ValueError(f"{modules_path} must hold a non-empty list of modules")
-    entries = sorted(entries, key=lambda e: int(e.get("idx", 0)) if isinstance(e, dict) else 0)
+    order = [_module_index(entry, i, modules_path) for i, entry in enumerate(entries)]
+    entries = [entries[i] for i in sorted(range(len(entries)), key=order.__getitem__)]
     first = _module_class(entries[0], 0, modules_path)
     if first not in ("Transformer", "CrossEncoderTransformer"):
         raise ValueError(
             f"{modules_path}: the first module is {entries[0].get('type')!r}; bertcore runs models whose "
             "first module is a Transformer"
         )
-    transformer_dir = os.path.join(model_dir, str(entries[0].get("path", "")))
+    transformer_dir = _module_dir(entries[0], 0, model_dir, modules_path)
+    if not os.path.isdir(transformer_dir):
+        raise FileNotFoundError(
+            f"{modules_path}: the Transformer module's path {entries[0].get('path', '')!r} is not a "
+            f"directory of {model_dir!r}"
+        )
     modules: List[Module] = []
     if with_modules:
         for index, entry in enumerate(entries[1:], start=1):
@@ -109,7 +136,7 @@ def _sentence_config(transformer_dir: str) -> Dict[str, Any]:
 
 def _load_module(entry: Mapping[str, Any], index: int, model_dir: str, modules_path: str) -> Module:
     kind = _module_class(entry, index, modules_path)
-    module_dir = os.path.join(model_dir, str(entry.get("path", "")))
+    module_dir = _module_dir(entry, index, model_dir, modules_path)
     config = read_json_object(os.path.join(module_dir, "config.json"), f"{kind} config", missing_ok=True)
     if kind == "Pooling":
         return Pooling.from_config(config)
@@ -126,6 +153,35 @@ def _load_module(entry: Mapping[str, Any], index: int, model_dir: str, modules_p
     )
 
 
+def check_modules(modules: Sequence[Module], hidden: int, where: str) -> None:
+    """Checks that each module after the transformer reads a feature that the transformer (its token
+    embeddings, ``hidden`` wide) or an earlier module writes, as wide as the module takes (a Dense's
+    in_features), so that a pipeline that loads also runs.
+
+    Raises:
+        ValueError: naming the module (by its place after the transformer) and what it lacks.
+    """
+    widths: Dict[str, int] = {"token_embeddings": hidden}  # feature -> width of its last axis
+    for place, module in enumerate(modules, start=1):
+        if isinstance(module, Pooling):
+            widths["sentence_embedding"] = module.output_dimension(widths["token_embeddings"])
+        elif isinstance(module, Dense):
+            width, takes = widths.get(module.input_name), int(module.weight.shape[1])
+            if width is None:
+                raise ValueError(
+                    f"{where}: module {place} after the Transformer, {module!r}, reads {module.input_name!r}, "
+                    "which no module before it writes (is a Pooling module missing or out of order?)"
+                )
+            if width != takes:
+                raise ValueError(
+                    f"{where}: module {place} after the Transformer, {module!r}, takes {takes} features, but "
+                    f"{module.input_name!r} has {width} there (check the Pooling modes and Dense sizes)"
+                )
+            widths[module.output_name] = module.out_features
+        elif isinstance(module, Normalize) and module.input_name in widths:
+            widths[module.output_name] = widths[module.input_name]
+
+
 def default_max_length(
     sentence_config: Mapping[str, Any], tokenizer_max: int, model_config: Any, cap: bool = True
 ) -> int:
@@ -133,6 +189,10 @@ def default_max_length(
     tokenizer's ``model_max_length``, capped (when ``cap``) at the model's ``max_position_embeddings``."""
     saved = sentence_config.get("max_seq_length")
     if saved is not None:
+        if isinstance(saved, bool) or not isinstance(saved, (int, float)) or not math.isfinite(saved):
+            raise ValueError(
+                f"sentence_bert_config.json: max_seq_length must be a number of tokens, got {saved!r}"
+            )
         return int(saved)
     limit = getattr(model_config, "max_position_embeddings", None)
     if cap and isinstance(limit, int) and limit > 0:

@@ -32,8 +32,11 @@ import collections
 import io
 import os
 import pickle
+import pickletools
+import reprlib
 import struct
 import zipfile
+import zlib
 from types import TracebackType
 from typing import Any, Callable, Dict, List, Literal, NamedTuple, Optional, Tuple, Type, Union
 
@@ -150,6 +153,10 @@ def _rebuild_parameter_with_state(
     return _rebuild_parameter(data)
 
 
+# What zipfile raises on a corrupt archive or member (the names, offsets, sizes and CRCs are all in the file).
+_ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, NotImplementedError,
+               RuntimeError, struct.error, OverflowError)  # fmt: skip
+
 # The only globals a pickle may name. Every value is local: nothing in the file is ever imported.
 _ALLOWED_GLOBALS: Dict[Tuple[str, str], Any] = {
     ("collections", "OrderedDict"): collections.OrderedDict,
@@ -211,12 +218,63 @@ class _RestrictedUnpickler(pickle.Unpickler):
         return self._load_storage(pid)
 
 
-def _unpickle(file: Any, path: str, load_storage: Optional[Callable[[Tuple[Any, ...]], Storage]]) -> Any:
-    """One restricted ``pickle.load``; every failure becomes a ValueError naming the file."""
+class _Remaining(io.RawIOBase):
+    """A file's bytes from its current position to ``end``, which reads never ask beyond (a plain
+    ``read(2**60)`` would allocate that much before finding the end of the file)."""
+
+    def __init__(self, file: Any, end: int) -> None:
+        super().__init__()
+        self._file, self._end = file, end
+
+    def readable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return int(self._file.tell())
+
+    def read(self, n: int = -1) -> bytes:
+        left = max(self._end - self._file.tell(), 0)
+        return bytes(self._file.read(left if n is None or n < 0 else min(n, left)))
+
+    def readline(self, limit: Optional[int] = -1) -> bytes:
+        left = max(self._end - self._file.tell(), 0)
+        return bytes(self._file.readline(left if limit is None or limit < 0 else min(limit, left)))
+
+
+# Opcodes that store into the memo at an index the pickle gives: the unpickler grows its memo to that index.
+_MEMO_PUTS = ("PUT", "BINPUT", "LONG_BINPUT")
+
+
+def _next_pickle(file: Any, path: str, end: int) -> bytes:
+    """The bytes of the pickle that starts at ``file``'s position (which is left just past it), its opcodes
+    checked first: a length or memo index that the pickle claims and its data cannot back is refused here,
+    because ``pickle`` allocates what an opcode claims before reading it (BINBYTES8 of 2**60 bytes, a memo
+    index of 2**31)."""
+    start = file.tell()
     try:
-        return _RestrictedUnpickler(file, path, load_storage).load()
-    except ValueError:
-        raise
+        ops = pickletools.genops(_Remaining(file, end))  # type: ignore[arg-type]  # reads, readlines, tells
+        for count, (opcode, arg, _) in enumerate(ops):
+            if opcode.name in _MEMO_PUTS and int(arg or 0) > count:  # picklers number memo entries in order
+                raise ValueError(f"memo index {arg} at opcode {count}")
+    except (ValueError, EOFError, struct.error, OverflowError) as e:  # the opcode reader's errors
+        raise ValueError(f"{path} is not a readable PyTorch checkpoint: corrupt pickle: {e}") from e
+    stop = file.tell()
+    file.seek(start)
+    return bytes(file.read(stop - start))
+
+
+def _unpickle(
+    file: Any, path: str, load_storage: Optional[Callable[[Tuple[Any, ...]], Storage]], end: int
+) -> Any:
+    """One restricted ``pickle.load`` of the pickle at ``file``'s position (its bytes checked first, see
+    :func:`_next_pickle`); every failure becomes a ValueError naming the file."""
+    data = _next_pickle(file, path, end)
+    try:
+        return _RestrictedUnpickler(io.BytesIO(data), path, load_storage).load()
+    except ValueError as e:  # from the stand-ins and checks (most name the file already), or from pickle
+        if str(e).startswith(path):
+            raise
+        raise ValueError(f"{path}: {e}") from e
     except Exception as e:  # corrupt data: UnpicklingError, EOFError, TypeError from a bad call, ...
         raise ValueError(f"{path} is not a readable PyTorch checkpoint: {type(e).__name__}: {e}") from e
 
@@ -250,8 +308,8 @@ class TorchCheckpoint:
         self._size = os.fstat(self._file.fileno()).st_size
         self._zip: Optional[zipfile.ZipFile] = None
         self._byteorder: Literal["<", ">"] = "<"
-        # storage key -> (byte offset in the file, byte length), or the bytes of a compressed member
-        self._locations: Dict[str, Union[Tuple[int, int], bytes]] = {}
+        # storage key -> (byte offset in the file, byte length), or a compressed member (read when used)
+        self._locations: Dict[str, Union[Tuple[int, int], zipfile.ZipInfo]] = {}
         self._storages: Dict[str, Storage] = {}
         try:
             head = self._file.read(4)
@@ -274,8 +332,8 @@ class TorchCheckpoint:
     def _open_zip(self) -> Any:
         try:
             zf = self._zip = zipfile.ZipFile(self._file)
-        except zipfile.BadZipFile as e:
-            raise ValueError(f"{self.path} is not a readable zip archive: {e}") from e
+        except _ZIP_ERRORS as e:
+            raise ValueError(f"{self.path} is not a readable zip archive: {type(e).__name__}: {e}") from e
         members = zf.namelist()
         pickles = [n for n in members if n.count("/") == 1 and n.split("/")[1] == "data.pkl"]
         if len(pickles) != 1:
@@ -284,7 +342,7 @@ class TorchCheckpoint:
             )
         prefix = pickles[0][: -len("data.pkl")]
         if prefix + "byteorder" in members:
-            order = zf.read(prefix + "byteorder").decode("ascii", "replace").strip()
+            order = self._read_member(zf, zf.getinfo(prefix + "byteorder")).decode("ascii", "replace").strip()
             if order not in ("little", "big"):
                 raise ValueError(f"{self.path}: unknown byte order {order!r}")
             self._byteorder = "<" if order == "little" else ">"
@@ -304,12 +362,43 @@ class TorchCheckpoint:
                 raise ValueError(f"{self.path}: storage {key!r} is used with inconsistent types or sizes")
             return storage
 
-        return _unpickle(io.BytesIO(zf.read(pickles[0])), self.path, load_storage)
+        pickle_bytes = self._read_member(zf, zf.getinfo(pickles[0]))
+        return _unpickle(io.BytesIO(pickle_bytes), self.path, load_storage, len(pickle_bytes))
 
-    def _zip_member(self, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> Union[Tuple[int, int], bytes]:
-        """Where a member's bytes are: (offset, length) in the file when stored, else the bytes themselves."""
+    def _check_member(self, info: zipfile.ZipInfo) -> None:
+        """Refuses a member whose stored bytes could not fit in the file: zipfile asks the file for as many
+        bytes as the archive's directory claims (and Python allocates them before finding the end)."""
+        if info.compress_size > self._size or info.header_offset > self._size:
+            raise ValueError(
+                f"{self.path}: zip member {info.filename!r} claims {info.compress_size} bytes at offset "
+                f"{info.header_offset}, outside the {self._size}-byte file: the archive is corrupt"
+            )
+
+    def _read_member(
+        self, zf: zipfile.ZipFile, info: zipfile.ZipInfo, offset: int = 0, length: Optional[int] = None
+    ) -> bytes:
+        """``length`` bytes of a member from ``offset`` (default: all of it); ValueError naming the member
+        when the archive is corrupt there."""
+        self._check_member(info)
+        try:
+            with zf.open(info) as member:
+                if offset:
+                    member.seek(offset)  # decompresses and discards, a chunk at a time
+                return member.read(-1 if length is None else length)
+        except _ZIP_ERRORS as e:
+            raise ValueError(
+                f"{self.path}: cannot read {info.filename!r} from the zip archive: {type(e).__name__}: {e}"
+            ) from e
+
+    def _zip_member(
+        self, zf: zipfile.ZipFile, info: zipfile.ZipInfo
+    ) -> Union[Tuple[int, int], zipfile.ZipInfo]:
+        """Where a member's bytes are: (offset, length) in the file when stored; a compressed member is read
+        when a tensor is, only as far as that tensor reaches (its size is then checked against the config, so
+        a small member that inflates to gigabytes is never inflated whole)."""
+        self._check_member(info)
         if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 0x1:
-            return zf.read(info)
+            return info
         header = self._pread(info.header_offset, 30)
         if len(header) != 30 or header[:4] != b"PK\x03\x04":
             raise ValueError(f"{self.path}: bad zip local header for {info.filename!r}")
@@ -320,14 +409,14 @@ class TorchCheckpoint:
         return (start, info.file_size)
 
     def _open_legacy(self) -> Any:
-        f = self._file
-        if _unpickle(f, self.path, None) != _LEGACY_MAGIC:
+        f, size = self._file, self._size
+        if _unpickle(f, self.path, None, size) != _LEGACY_MAGIC:
             raise ValueError(
                 f"{self.path} is a pickle but not a PyTorch checkpoint (no torch.save magic number)"
             )
-        if _unpickle(f, self.path, None) != _LEGACY_PROTOCOL:
+        if _unpickle(f, self.path, None, size) != _LEGACY_PROTOCOL:
             raise ValueError(f"{self.path}: unsupported legacy torch.save protocol version")
-        _unpickle(f, self.path, None)  # system info: the storages are little-endian whatever it says
+        _unpickle(f, self.path, None, size)  # system info: the storages are little-endian whatever it says
         views: Dict[str, Tuple[str, int, int]] = {}  # view key -> (root key, offset, numel)
 
         def load_storage(pid: Tuple[Any, ...]) -> Storage:
@@ -348,11 +437,11 @@ class TorchCheckpoint:
             views[view_key] = (key, offset, count)
             return Storage(view_key, stype, count)
 
-        state = _unpickle(f, self.path, load_storage)
-        keys = _unpickle(f, self.path, None)
+        state = _unpickle(f, self.path, load_storage, size)
+        keys = _unpickle(f, self.path, None, size)
         if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
             raise ValueError(f"{self.path}: malformed list of storage keys")
-        pos, size = f.tell(), self._size
+        pos = f.tell()
         stored: Dict[str, Tuple[int, int]] = {}  # key -> (byte offset, byte length)
         for key in keys:
             storage = self._storages.get(key)
@@ -386,8 +475,8 @@ class TorchCheckpoint:
             )
         tensors: Dict[str, TensorRef] = {}
         for name, value in state.items():
-            if not isinstance(name, str):
-                raise ValueError(f"{self.path}: state dict key {name!r} is not a string")
+            if not isinstance(name, str):  # reprlib: a key nested 10**5 deep must not exhaust the stack
+                raise ValueError(f"{self.path}: state dict key {reprlib.repr(name)} is not a string")
             if not isinstance(value, TensorRef):
                 raise ValueError(
                     f"{self.path}: state dict entry {name!r} is a {type(value).__name__}, not a tensor"
@@ -451,13 +540,22 @@ class TorchCheckpoint:
         ref = self.tensors[name]
         dtype = np.dtype(ref.storage.type.numpy).newbyteorder(self._byteorder)
         where = self._locations[ref.storage.key]
-        _check_bounds(ref, (len(where) if isinstance(where, bytes) else where[1]) // dtype.itemsize)
+        nbytes = where.file_size if isinstance(where, zipfile.ZipInfo) else where[1]
+        try:
+            _check_bounds(ref, nbytes // dtype.itemsize)
+        except ValueError as e:
+            raise ValueError(f"{self.path}: tensor {name!r}: {e}") from None
         if any(d == 0 for d in ref.shape):
             return np.empty(ref.shape, dtype=dtype)
         span = 1 + sum((d - 1) * s for d, s in zip(ref.shape, ref.stride))  # elements, first to last
         first = ref.offset * dtype.itemsize
-        if isinstance(where, bytes):
-            flat = np.frombuffer(where, dtype=dtype, count=span, offset=first).copy()
+        if isinstance(where, zipfile.ZipInfo):
+            if self._zip is None:
+                raise ValueError(f"{self.path} is closed")
+            raw = self._read_member(self._zip, where, first, span * dtype.itemsize)
+            if len(raw) != span * dtype.itemsize:
+                raise ValueError(f"{self.path} is truncated (tensor {name!r})")
+            flat = np.frombuffer(raw, dtype=dtype).copy()
         else:
             flat = np.empty(span, dtype=dtype)
             self._read_into(where[0] + first, flat.view(np.uint8), f"tensor {name!r}")

@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 from safetensors import SafetensorError, safe_open
 
+from ._json import read_json_object
 from .torch_bin import FLOAT_DTYPES, TorchCheckpoint, widen_bf16
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -31,14 +32,16 @@ TORCH_INDEX = "pytorch_model.bin.index.json"
 
 def index_shards(model_dir: str, index: str) -> List[str]:
     """The shard files an index's ``weight_map`` names, each checked to exist."""
-    try:
-        with open(index, encoding="utf-8") as f:
-            weight_map = json.load(f)["weight_map"]
-        names = sorted(set(weight_map.values()))
-        if not all(isinstance(name, str) for name in names):
-            raise TypeError("shard names must be strings")
-    except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as e:
-        raise ValueError(f"{index} is not a valid checkpoint index (needs a 'weight_map'): {e}") from e
+    weight_map = read_json_object(index, "checkpoint index").get("weight_map")
+    if not isinstance(weight_map, dict):
+        raise ValueError(
+            f"{index} is not a valid checkpoint index: it needs a 'weight_map' object (tensor name -> shard "
+            f"file), found {type(weight_map).__name__}"
+        )
+    bad = [name for name in weight_map.values() if not isinstance(name, str)]
+    if bad:
+        raise ValueError(f"{index}: the shard files in 'weight_map' must be file names, found {bad[0]!r}")
+    names = sorted(set(weight_map.values()))
     files = []
     for name in names:
         path = os.path.join(model_dir, name)

@@ -5,6 +5,7 @@ Names are the normalised ones of :class:`bertcore.weights.Checkpoint` (the base 
 
 from __future__ import annotations
 
+import re
 import warnings
 from typing import Any, Dict, List, Optional
 
@@ -31,9 +32,45 @@ NORM = EMBEDDINGS + "LayerNorm"
 # word table is stored in the same low precision, int8 with one scale per row).
 DTYPES = ("float32", "bfloat16", "int8")
 
+# Layer steps of a family whose steps share weights (ALBERT), which the checkpoint therefore cannot bound; the
+# deepest BERT-family encoders run a few dozen.
+MAX_LAYER_STEPS = 1024
+
+# Positions of a sinusoidal table built for a checkpoint that lacks one (DistilBERT's sinusoidal_pos_embds):
+# the config alone sets its size (n x dim floats), and BERT-family encoders use 512.
+MAX_SINUSOIDAL_POSITIONS = 1 << 16
+
 # Whether to build the pooler: "optional" (warn and go without when the checkpoint lacks it), "required"
 # (a classification head reads it) or "none".
 POOLER_MODES = ("optional", "required", "none")
+
+
+def check_layer_counts(spec: EncoderSpec, config: Any, ckpt: Checkpoint) -> None:
+    """Compares the config's layer counts with the layers the checkpoint holds, before anything is built per
+    layer (a corrupt count such as 2**63 would otherwise be materialised name by name).
+
+    Raises:
+        ValueError: the config asks for more layers (or layer groups) than the checkpoint has, or for more
+            than MAX_LAYER_STEPS shared-layer steps.
+    """
+    pattern = re.compile(re.escape(spec.layers).replace(r"\{\}", r"(\d+)"))
+    found = [tuple(map(int, m.groups())) for m in map(pattern.match, ckpt.names()) if m]
+    names = ("num_hidden_groups", "inner_group_num") if spec.layer_groups else ("num_hidden_layers",)
+    for axis, name in enumerate(names):
+        held = 1 + max((index[axis] for index in found), default=-1)
+        value = getattr(config, name)
+        if value > held:
+            own = config.attribute_map.get(name, name)
+            raise ValueError(
+                f"config {own} is {value}, but the checkpoint holds {held} (tensors named {spec.layers}...); "
+                "check that config.json belongs to these weights"
+            )
+    steps = config.num_hidden_layers
+    if spec.layer_groups and steps > MAX_LAYER_STEPS:
+        raise ValueError(
+            f"config num_hidden_layers is {steps}: more than {MAX_LAYER_STEPS} runs of the shared layers "
+            "is not a model bertcore can run (is config.json corrupt?)"
+        )
 
 
 def expected_tensors(spec: EncoderSpec, config: Any, with_pooler: bool) -> Dict[str, Shape]:
@@ -182,6 +219,7 @@ def build_encoder(
     if pooler == "required" and spec.pooler is None:
         raise ValueError(f"{spec.model_type} models have no pooler")
     with_pooler = pooler != "none" and spec.pooler is not None
+    check_layer_counts(spec, config, ckpt)
     expected = expected_tensors(spec, config, with_pooler)
     optional: List[str] = []
     if with_pooler and pooler == "optional":
@@ -203,6 +241,13 @@ def build_encoder(
             stacklevel=user_stacklevel(),
         )
         with_pooler = False
+    n_positions = config.max_position_embeddings
+    if POSITION in missing and n_positions > MAX_SINUSOIDAL_POSITIONS:
+        raise ValueError(
+            f"config max_position_embeddings is {n_positions}: the checkpoint has no position table, and "
+            f"bertcore builds the sinusoidal one for at most {MAX_SINUSOIDAL_POSITIONS} positions (is "
+            "config.json corrupt?)"
+        )
     relative = spec.relative_attention(config) != 0
     w = WeightPacker(ckpt, isa, check_dtype(dtype))
     word, word_scale = w.table(WORD)  # first: see WeightPacker.table

@@ -35,6 +35,15 @@ class RobertaConfig(BertConfig):
     eos_token_id: Optional[int] = 2
     classifier_dropout: Optional[float] = None
 
+    def validate(self) -> None:
+        super().validate()
+        pad, limit = self.pad_token_id, self.max_position_embeddings
+        if pad is not None and not self.relative_attention and not 0 <= pad <= limit - 2:
+            raise ValueError(
+                f"config pad_token_id {pad} leaves no position for a token: {type(self).__name__[:-6]} "
+                f"numbers positions from pad_token_id + 1, and max_position_embeddings is {limit}"
+            )
+
 
 @dataclasses.dataclass(frozen=True)
 class XLMRobertaConfig(RobertaConfig):

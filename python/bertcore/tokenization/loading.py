@@ -13,6 +13,7 @@ named special tokens missing from the vocabulary are added as special tokens.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -136,15 +137,30 @@ def load_pretrained(model_dir: Path, overrides: Mapping[str, Any]) -> tuple[Toke
     backend.encode_special_tokens = bool(config.get("split_special_tokens", False))
 
     max_len = config.get("model_max_length", config.get("max_len"))
-    if max_len is not None and (isinstance(max_len, bool) or not isinstance(max_len, (int, float))):
-        raise ValueError(f"{where}: model_max_length must be a number, got {max_len!r}")
+    if max_len is not None and (
+        isinstance(max_len, bool) or not isinstance(max_len, (int, float)) or not math.isfinite(max_len)
+    ):
+        raise ValueError(f"{where}: model_max_length must be a finite number, got {max_len!r}")
+    input_names = config.get("model_input_names")
+    if input_names is not None and (
+        not isinstance(input_names, (list, tuple)) or not all(isinstance(n, str) for n in input_names)
+    ):
+        raise ValueError(
+            f'{where}: model_input_names must be a list of names such as "input_ids", got {input_names!r}'
+        )
     # tokenizer.json's padding/truncation directions count as defaults; the rest of those settings not
     pad_side, cut_side = (
         (getattr(source, key, None) or {}).get("direction") for key in ("padding", "truncation")
     )
     backend.no_padding()
     backend.no_truncation()
-    input_names = (
+    try:  # a pipeline that cannot run (a post-processor naming tokens it lacks, ...) fails here, not on first use
+        backend.encode("a")
+    except BaseException as e:
+        if not _tokenizers_error(e):
+            raise
+        raise ValueError(f"{model_dir}: the tokenizer its files describe cannot encode text: {e}") from e
+    default_names = (
         ("input_ids", "attention_mask") if name in _NO_TYPE_IDS else TokenizerSettings.model_input_names
     )
     settings = TokenizerSettings(
@@ -153,7 +169,7 @@ def load_pretrained(model_dir: Path, overrides: Mapping[str, Any]) -> tuple[Toke
         model_max_length=VERY_LARGE_INTEGER if max_len is None else int(max_len),
         padding_side=config.get("padding_side") or pad_side or "right",
         truncation_side=config.get("truncation_side") or cut_side or "right",
-        model_input_names=tuple(config.get("model_input_names") or input_names),
+        model_input_names=tuple(input_names or default_names),
         clean_up_tokenization_spaces=bool(config.get("clean_up_tokenization_spaces", False)),
         split_special_tokens=backend.encode_special_tokens,
         special_tokens=special,
@@ -169,8 +185,12 @@ def _read_files(model_dir: Path, name: str | None, kind: str | None) -> tuple[To
     if path.is_file():
         try:
             source = Tokenizer.from_file(str(path))
-        except Exception as e:  # the tokenizers library raises a bare Exception on bad JSON
+        except BaseException as e:
+            if not _tokenizers_error(e):
+                raise
             raise ValueError(f"could not parse {path}: {e}") from e
+        if type(source.model).__name__ != "Unigram":  # a Unigram vocabulary is a list: its ids have no holes
+            _check_ids(source.get_vocab(with_added_tokens=False), path)
         if kind == "wordpiece":
             return source, source.get_vocab(with_added_tokens=False)
         if kind == "bpe":
@@ -185,12 +205,37 @@ def _read_files(model_dir: Path, name: str | None, kind: str | None) -> tuple[To
     if not paths or not all(p.is_file() for p in paths):
         raise FileNotFoundError(_why_no_files(model_dir, name, kind))
     try:
-        model = WordPiece.read_file(str(paths[0])) if kind == "wordpiece" else BPE.read_file(*map(str, paths))
-    except Exception as e:  # a bare Exception, too
+        read: Any = (
+            WordPiece.read_file(str(paths[0])) if kind == "wordpiece" else BPE.read_file(*map(str, paths))
+        )
+    except BaseException as e:
+        if not _tokenizers_error(e):
+            raise
         raise ValueError(f"could not read {' and '.join(map(str, paths))}: {e}") from e
-    if not model:
+    if not read:
         raise ValueError(f"{paths[0]} is empty: it should hold one token a line")
-    return None, model
+    _check_ids(read if kind == "wordpiece" else read[0], paths[0])  # BPE: (vocab, merges)
+    return None, read
+
+
+def _check_ids(vocab: Mapping[str, int], path: Path) -> None:
+    """Refuses a vocabulary whose ids run far past its size: the tokenizers library lists the unused ids below
+    the largest one whenever it writes the model out (4 bytes each; bertcore copies tokenizers that way), so
+    one corrupt id such as 2**31 would allocate gigabytes. Ids are 0..N-1 in a sound vocabulary."""
+    if not vocab:
+        return
+    token, top = max(vocab.items(), key=lambda item: item[1])
+    if top >= 2 * len(vocab) + 1024:
+        raise ValueError(
+            f"{path}: token {token!r} has id {top}, far beyond the {len(vocab)} tokens of the vocabulary "
+            "(whose ids should run from 0 to the vocabulary size - 1): the file is corrupt"
+        )
+
+
+def _tokenizers_error(error: BaseException) -> bool:
+    """Whether ``error`` is how the tokenizers library reports bad input: a bare Exception, or a Rust panic
+    (pyo3's PanicException, a BaseException)."""
+    return isinstance(error, Exception) or type(error).__name__ == "PanicException"
 
 
 def _why_no_files(model_dir: Path, name: str | None, kind: str | None) -> str:
@@ -234,6 +279,11 @@ def _pipeline(
         unk, sep, cls, pad, mask = (
             str(special.get(f"{n}_token")) for n in ("unk", "sep", "cls", "pad", "mask")
         )
+        strip_accents = config.get("strip_accents")
+        if strip_accents is not None and not isinstance(strip_accents, bool):
+            raise ValueError(
+                f"tokenizer config strip_accents must be true, false or null, got {strip_accents!r}"
+            )
         try:
             impl: Any = BertWordPieceTokenizer(
                 model,
@@ -243,7 +293,7 @@ def _pipeline(
                 pad_token=pad,
                 mask_token=mask,
                 handle_chinese_chars=bool(config.get("tokenize_chinese_chars", True)),
-                strip_accents=config.get("strip_accents"),
+                strip_accents=strip_accents,
                 lowercase=bool(config.get("do_lower_case", True)),
             )
         except TypeError as e:  # the vocabulary lacks the [CLS] or [SEP] token
