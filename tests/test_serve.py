@@ -160,6 +160,24 @@ def test_tei_embed(server: Server, encoder: bertcore.SentenceEncoder) -> None:
     assert np.abs(np.array(r.json()[0]) - expected).max() <= 1e-6
 
 
+def test_embed_batches_past_one_chunk(server: Server, encoder: bertcore.SentenceEncoder) -> None:
+    """Two concurrent requests of 40 ragged real texts: batches over 32 rows run sorted by length in chunks,
+    and every vector still comes back in its request's order."""
+    from corpus import real_sentences
+
+    texts = [t for t in real_sentences(400) if len(t) < 1200][:80]
+    bodies = [{"inputs": texts[:40], "normalize": False, "truncate": True},
+              {"inputs": texts[40:], "normalize": False, "truncate": True}]  # fmt: skip
+
+    async def run() -> List[Any]:
+        async with httpx.AsyncClient(base_url=server.url, headers=AUTH, timeout=120) as client:
+            return list(await asyncio.gather(*(client.post("/embed", json=b) for b in bodies)))
+
+    for body, r in zip(bodies, asyncio.run(run())):
+        assert r.status_code == 200, r.text
+        assert np.abs(np.array(r.json()) - encoder.encode(body["inputs"])).max() <= 1e-6
+
+
 def test_tei_rerank(server: Server, reranker_dir: str) -> None:
     cross = bertcore.CrossEncoder.from_pretrained(reranker_dir, num_threads=2)
     query, docs = "How many people live in Berlin?", TEXTS

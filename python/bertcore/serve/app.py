@@ -95,10 +95,10 @@ class Metrics:
             registry=self.registry,
         )  # fmt: skip
         self.inference = Histogram(
-            "bertcore_inference_seconds", "Time of one batched forward call", ["kind"], registry=self.registry
+            "bertcore_inference_seconds", "Forward time of one batch", ["kind"], registry=self.registry
         )
         self.batch_tokens = Histogram(
-            "bertcore_batch_tokens", "Real tokens per batched forward call", ["kind"], registry=self.registry,
+            "bertcore_batch_tokens", "Real tokens per batch", ["kind"], registry=self.registry,
             buckets=(16, 64, 256, 1024, 4096, 16384, 65536),
         )  # fmt: skip
         self.queued = Gauge("bertcore_queued_inputs", "Inputs waiting in the queue", registry=self.registry)

@@ -1,7 +1,13 @@
 """The batching thread: the one owner of the models. Requests are tokenized on arrival and queued as jobs of
 token rows; the thread takes as many queued rows as fit a budget of real tokens (padding is skipped, so real
-tokens are the cost), runs them in one forward call without waiting for a batch to fill, and hands each job
-its results through its asyncio future."""
+tokens are the cost) without waiting for a batch to fill, runs them sorted by length in forward calls of at most
+``chunk_rows`` rows, as ``SentenceEncoder.encode`` does, and hands each job its results through its asyncio
+future as soon as its last row is done.
+
+Why chunks: one forward call over many ragged rows pads every row's output to the longest and was ~20% slower
+than the same rows sorted in calls of 16-32 (90 real-sentence rows of ~3,200 tokens, 2 threads); and the
+requests whose rows finish in an early chunk are answered before the batch ends, so their clients' next
+requests arrive while the batch still runs."""
 
 from __future__ import annotations
 
@@ -57,10 +63,11 @@ class Batcher:
 
     Args:
         runners: per kind ("embed", "rerank"), the function that runs rows in one forward call.
-        max_batch_tokens: real tokens per forward call (a single longer row still runs alone).
+        max_batch_tokens: real tokens per batch (a single longer row still runs alone).
         max_queue: rows waiting at most; a job that would exceed it raises QueueFull.
-        observe: called after each batch with (kind, queue seconds of its oldest job, inference seconds,
-            real tokens).
+        observe: called after each batch with (kind, queue seconds of its oldest job, inference seconds of
+            its forward calls, real tokens).
+        chunk_rows: rows per forward call at most; a larger batch runs sorted by length in chunks.
     """
 
     def __init__(
@@ -69,9 +76,11 @@ class Batcher:
         max_batch_tokens: int,
         max_queue: int,
         observe: Callable[[str, float, float, int], None],
+        chunk_rows: int = 32,
     ) -> None:
         self._runners = runners
         self._max_batch_tokens = max_batch_tokens
+        self._chunk_rows = chunk_rows
         self._max_queue = max_queue
         self._observe = observe
         self._jobs: Deque[Job] = deque()
@@ -146,22 +155,30 @@ class Batcher:
             if pieces is None:
                 return
             kind = pieces[0][0].kind
-            rows = [row for job, a, b in pieces for row in job.rows[a:b]]
-            tokens = sum(n for job, a, b in pieces for n in job.lengths[a:b])
+            slots = [(job, i) for job, a, b in pieces for i in range(a, b)]
+            tokens = sum(job.lengths[i] for job, i in slots)
             waited = time.perf_counter() - min(job.enqueued for job, _, _ in pieces)
+            if len(slots) > self._chunk_rows:
+                slots.sort(key=lambda slot: slot[0].lengths[slot[1]])
             start = time.perf_counter()
             try:
-                out = self._runners[kind](rows)
+                for c in range(0, len(slots), self._chunk_rows):
+                    self._run_chunk(kind, slots[c : c + self._chunk_rows])
             except Exception as exc:  # a failed batch fails its requests, never the thread
                 self._observe(kind, waited, time.perf_counter() - start, tokens)
                 for job, _, _ in pieces:
                     job.loop.call_soon_threadsafe(_resolve, job.future, None, exc)
                 continue
             self._observe(kind, waited, time.perf_counter() - start, tokens)
-            offset = 0
-            for job, a, b in pieces:
-                job.results[a:b] = list(out[offset : offset + b - a])
-                offset += b - a
-                done = [r for r in job.results if r is not None]
-                if b == len(job.rows) and len(done) == len(job.rows):  # (else an earlier batch failed it)
-                    job.loop.call_soon_threadsafe(_resolve, job.future, np.stack(done), None)
+
+    def _run_chunk(self, kind: str, slots: List[Tuple[Job, int]]) -> None:
+        """One forward call over the rows of ``slots`` (job, row index); answers the jobs it completes."""
+        out = self._runners[kind]([job.rows[i] for job, i in slots])
+        for (job, i), result in zip(slots, out):
+            job.results[i] = result
+        for job in {id(job): job for job, _ in slots}.values():
+            # Complete once every row is queued and has its result (an earlier failed batch leaves a None
+            # and has failed the job's future already).
+            done = [r for r in job.results if r is not None]
+            if job.taken == len(job.rows) and len(done) == len(job.rows):
+                job.loop.call_soon_threadsafe(_resolve, job.future, np.stack(done), None)
