@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Iterator, List
 
@@ -172,3 +173,19 @@ def test_default_sizing_leaves_room() -> None:
     assert default_sizing({"a": 16.0}, 1) == 14
     assert default_sizing({"a": 32.0}, 4) == 7
     assert default_sizing({"a": 1.0}, 1) == 1  # at least one actor
+
+
+def test_truncation_reported_once_per_actor(model_dir: str, expected: np.ndarray, texts: List[str]) -> None:
+    from bertcore.ray import SentenceEmbedder
+
+    embedder = SentenceEmbedder(model_dir, num_threads=1)
+    long_batch = pa.table({"text": [" ".join(texts[:40]), texts[0]]})  # the first one is over 256 tokens
+    with pytest.warns(UserWarning, match="1 of 2 texts.*truncated.*once per actor"):
+        first = embedder(long_batch)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a second report would raise here
+        embedder(long_batch)
+        short = embedder(pa.table({"text": texts[:3]}))
+    got = np.array(short.column("embedding").to_pylist(), dtype=np.float32)
+    assert np.abs(got - expected[:3]).max() <= 1e-6
+    assert first.column("embedding").type.list_size == expected.shape[1]

@@ -14,6 +14,7 @@ up to 8 CPUs and an eighth of them above.
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any, Dict, Optional, Type
 
 import numpy as np
@@ -58,6 +59,7 @@ class SentenceEmbedder:
         self.output_column = output_column
         self.batch_size = batch_size
         self.normalize_embeddings = normalize_embeddings
+        self._truncation_reported = False
 
     def __call__(self, batch: Any) -> Any:
         import pyarrow as pa
@@ -67,12 +69,22 @@ class SentenceEmbedder:
             raise ValueError(
                 f"column {self.column!r} has {texts.null_count} null values; every row needs a text"
             )
-        vectors = self.encoder.encode(
-            texts.to_pylist(),
-            batch_size=self.batch_size,
-            show_progress_bar=False,
-            normalize_embeddings=self.normalize_embeddings,
-        )
+        # encode warns per call about cut texts; once per actor is enough in a job of thousands of batches.
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            vectors = self.encoder.encode(
+                texts.to_pylist(),
+                batch_size=self.batch_size,
+                show_progress_bar=False,
+                normalize_embeddings=self.normalize_embeddings,
+            )
+        for w in caught:
+            if "were truncated" in str(w.message):
+                if self._truncation_reported:
+                    continue
+                self._truncation_reported = True
+                w.message = UserWarning(f"{w.message} (said once per actor; later batches are not reported)")
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         dim = vectors.shape[1] if vectors.ndim == 2 else 0
         column = pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1), type=pa.float32()), dim)
