@@ -359,6 +359,9 @@ def main() -> None:
                 "fastapi",
                 "starlette",
                 "uvicorn",
+                "uvloop",
+                "httptools",
+                "orjson",
                 "httpx",
                 "h11",
             )  # fmt: skip

@@ -1,9 +1,11 @@
 """The ASGI application of ``bertcore serve``: OpenAI- and TEI-shaped endpoints in front of one batching thread.
 
 Models load on a background thread after the server starts (``/health`` is 503 until then). Each request is
-checked (API key, body size, JSON, types, input count), tokenized off the event loop, queued as token rows
-and answered from the batching thread's results; any failure is one JSON error in its API's shape, and
-concerns that request only.
+checked (API key, body size, JSON, types, input count), tokenized (a small request on the event loop, a
+large one on the thread pool), queued as token rows and answered from the batching thread's results; any failure
+is one JSON error in its API's shape, and concerns that request only. Bodies are parsed and written by orjson,
+which writes float32 vectors straight from numpy in their shortest form, about 20x faster than ``json`` on
+lists of Python floats.
 """
 
 from __future__ import annotations
@@ -11,13 +13,13 @@ from __future__ import annotations
 import base64
 import contextlib
 import hmac
-import json
 import logging
 import threading
 from dataclasses import dataclass
-from typing import Any, AsyncIterator, Awaitable, Callable, Dict, List, Optional
+from typing import Any, AsyncIterator, Awaitable, Callable, Dict, List, Optional, TypeVar
 
 import numpy as np
+import orjson
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -29,7 +31,7 @@ from prometheus_client import (
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from .._version import __version__
@@ -41,6 +43,32 @@ from .batcher import Batcher, Draining, QueueFull
 from .protocol import ApiError
 
 log = logging.getLogger("bertcore.serve")
+
+T = TypeVar("T")
+
+# Requests with fewer characters are tokenized on the event loop: that takes less than the hop to the
+# thread pool and back.
+INLINE_CHARS = 2048
+
+
+class JSONResponse(Response):
+    """A JSON response written by orjson; numpy arrays and scalars in the content are written as numbers."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+async def off_loop(chars: int, fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args)``: inline for a request of at most INLINE_CHARS characters, else on the thread pool."""
+    if chars <= INLINE_CHARS:
+        return fn(*args)
+    return await run_in_threadpool(fn, *args)
+
+
+def _chars(texts: Optional[List[str]]) -> int:
+    return sum(len(t) for t in texts or ())
 
 
 @dataclass(frozen=True)
@@ -195,8 +223,8 @@ class Service:
                 raise ApiError("too_large", f"the request body is over the limit of {limit} bytes")
             chunks.append(chunk)
         try:
-            body = json.loads(b"".join(chunks))
-        except (ValueError, UnicodeDecodeError) as exc:
+            body = orjson.loads(b"".join(chunks))
+        except orjson.JSONDecodeError as exc:
             raise ApiError("invalid", f"the request body is not valid JSON: {exc}") from exc
         return protocol.check_object(body)
 
@@ -236,8 +264,9 @@ async def _embed(service: Service, req: protocol.EmbeddingsRequest) -> tuple[np.
             return [encoder.frame_token_ids(ids, req.truncate, i) for i, ids in enumerate(req.token_ids)]
         return encoder.token_rows(req.texts or [], req.truncate)
 
+    chars = sum(len(ids) for ids in req.token_ids) if req.token_ids is not None else _chars(req.texts)
     try:
-        rows = await run_in_threadpool(tokenize)
+        rows = await off_loop(chars, tokenize)
     except ValueError as exc:
         raise ApiError("too_large", str(exc), "input") from exc
     lengths = protocol.tokens_of(rows)
@@ -257,9 +286,7 @@ async def openai_embeddings(service: Service, body: Dict[str, Any]) -> Any:
     vectors, tokens = await _embed(service, req)
     data = []
     for i, v in enumerate(vectors):
-        embedding: Any = (
-            base64.b64encode(v.astype("<f4").tobytes()).decode("ascii") if req.base64 else v.tolist()
-        )
+        embedding: Any = base64.b64encode(v.astype("<f4").tobytes()).decode("ascii") if req.base64 else v
         data.append({"object": "embedding", "index": i, "embedding": embedding})
     return {
         "object": "list",
@@ -272,14 +299,15 @@ async def openai_embeddings(service: Service, body: Dict[str, Any]) -> Any:
 async def tei_embed(service: Service, body: Dict[str, Any]) -> Any:
     req = protocol.tei_embed(body, service.settings.max_client_batch_size)
     vectors, _ = await _embed(service, req)
-    return vectors.tolist()
+    return vectors
 
 
 async def tei_rerank(service: Service, body: Dict[str, Any]) -> Any:
     reranker = service.need_reranker()
     req = protocol.tei_rerank(body, service.settings.max_client_batch_size)
     try:
-        rows = await run_in_threadpool(reranker.pair_rows, req.query, req.texts, req.truncate)
+        chars = len(req.query) * len(req.texts) + _chars(req.texts)
+        rows = await off_loop(chars, reranker.pair_rows, req.query, req.texts, req.truncate)
     except ValueError as exc:
         raise ApiError("too_large", str(exc), "texts") from exc
     logits = await service.run("rerank", rows, [len(ids) for ids, _ in rows])
@@ -313,7 +341,7 @@ async def tei_tokenize(service: Service, body: Dict[str, Any]) -> Any:
             for text in req.texts
         ]
 
-    return await run_in_threadpool(spans)
+    return await off_loop(_chars(req.texts), spans)
 
 
 def create_app(settings: ServeSettings, service: Optional[Service] = None) -> Starlette:
