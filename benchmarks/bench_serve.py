@@ -4,7 +4,7 @@ hand-written FastAPI + sentence-transformers server.
 Both servers run as their own processes on 127.0.0.1 with the same thread count: ``python -m bertcore serve``
 (``--threads N``, access log off) and ``benchmarks/_st_server.py`` (FastAPI + uvicorn, one
 ``SentenceTransformer.encode`` per request, torch with N intra-op threads; ``--st-handler``). The clients are
-asyncio tasks in this process sharing one ``httpx.AsyncClient``: at each level (1, 4, 16, 64 clients) every
+asyncio tasks in this process, each with its own ``httpx.AsyncClient`` and connection: at each level (1, 4, 16, 64 clients) every
 client sends requests back to back, taking the next one of one fixed request sequence until it is used up, so
 both servers get the same requests in the same order. A request is TEI's ``POST /embed`` with
 ``{"inputs": ..., "normalize": true, "truncate": true}``: half of them one text, the others a list of 2 to
