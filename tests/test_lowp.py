@@ -115,6 +115,24 @@ def test_bf16_linear_matches_rounded_reference(shape: Tuple[int, int, int], isa:
         assert np.all(np.abs(plain - want) <= bound), np.abs(plain - want).max()
 
 
+@pytest.mark.parametrize("dtype", ["int8", "bfloat16"])
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
+def test_epilogue_equals_the_row_kernels(shape: Tuple[int, int, int], dtype: str, isa: str) -> None:
+    # Bias, activation and residual applied per tile: the same bits as the plain product followed by the row
+    # kernels, for every activation, at every tile edge and thread split.
+    m, k, n = shape
+    rng = np.random.default_rng(k * 7 + n)
+    x, w, b = _operands(rng, m, k, n)
+    residual = rng.standard_normal((m, n)).astype(np.float32)
+    plain = _core.linear(x, _core.PackedLinear(w, None, isa=isa, dtype=dtype), num_threads=1)
+    packed = _core.PackedLinear(w, b, isa=isa, dtype=dtype)
+    for name in _core.activation_names():
+        want = _core.activation(plain + b, name, isa=isa) + residual
+        for threads in (1, 2):
+            got = _core.linear(x, packed, activation=name, residual=residual, num_threads=threads)
+            assert np.array_equal(got, want), (name, threads, np.abs(got - want).max())
+
+
 def test_low_precision_weights_are_smaller() -> None:
     rng = np.random.default_rng(0)
     w = rng.standard_normal((256, 384)).astype(np.float32)

@@ -160,6 +160,15 @@ BERTCORE_ALWAYS_INLINE VI dot4_signed(VI acc, VI a, VI b) {
 }
 #endif
 
+// Asks for the m x n corner's cache lines, for writing, before the K loop: a fresh output's lines come from
+// memory at the first store, and the epilogue's first read of the tile used to wait for them.
+BERTCORE_ALWAYS_INLINE void prefetch_tile(float* c, int64_t ldc, int64_t m, int64_t n) {
+  for (int64_t i = 0; i < m; ++i) {
+    for (int64_t j = 0; j < n; j += 16) __builtin_prefetch(c + i * ldc + j, 1, 3);
+    __builtin_prefetch(c + i * ldc + n - 1, 1, 3);
+  }
+}
+
 // Stores one vector of row i of a tile into the m x n corner: whole, masked, or not at all.
 BERTCORE_ALWAYS_INLINE void store_vector(float* cij, int64_t left, V::T v) {
   if (left >= kW) {
@@ -187,6 +196,7 @@ void gemm_bf16_impl(int64_t kp, const uint16_t* a, int64_t lda, const uint16_t* 
                     int64_t n) {
   const uint16_t* rows[kLowpMR];
   for (int i = 0; i < kLowpMR; ++i) rows[i] = a + (i < m ? i : m - 1) * lda;
+  prefetch_tile(c, ldc, m, n);
   V::T acc[kLowpMR][kNV];
   unrolled<0, kLowpMR>([&](auto i) { unrolled<0, kNV>([&](auto j) { acc[i][j] = V::zero(); }); });
   for (int64_t g = 0; g < kp / 2; ++g) {
@@ -217,6 +227,7 @@ void gemm_i8_impl(int64_t kp, const int8_t* a, int64_t lda, const int8_t* b, con
                   const float* b_scale, const int32_t* comp, float* c, int64_t ldc, int64_t m, int64_t n) {
   const int8_t* rows[kLowpMR];
   for (int i = 0; i < kLowpMR; ++i) rows[i] = a + (i < m ? i : m - 1) * lda;
+  prefetch_tile(c, ldc, m, n);
   VI acc[kLowpMR][kNV];
   unrolled<0, kLowpMR>([&](auto i) { unrolled<0, kNV>([&](auto j) { acc[i][j] = zeroi(); }); });
   for (int64_t g = 0; g < kp / 4; ++g) {
