@@ -45,9 +45,16 @@ SHAPES = [
 
 def bf16_round(x: np.ndarray) -> np.ndarray:
     """x rounded to bf16 (nearest even) and widened back, as a numpy reference independent of the core."""
+    return (bf16_bits_reference(x).astype(np.uint32) << 16).view(np.float32)
+
+
+def bf16_bits_reference(x: np.ndarray) -> np.ndarray:
+    """float32 -> bf16 bits in numpy: round to nearest even; a NaN keeps its top bits, made quiet."""
     u = np.ascontiguousarray(x, dtype=np.float32).view(np.uint32).astype(np.uint64)
-    u = (u + 0x7FFF + ((u >> 16) & 1)) >> 16 << 16
-    return u.astype(np.uint32).view(np.float32)
+    bits = ((u + 0x7FFF + ((u >> 16) & 1)) >> 16) & 0xFFFF
+    nan = (u & 0x7FFFFFFF) > 0x7F800000
+    bits[nan] = (u[nan] >> 16) | 0x40
+    return bits.astype(np.uint16)
 
 
 def quantize_reference(x: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
@@ -131,6 +138,30 @@ def test_epilogue_equals_the_row_kernels(shape: Tuple[int, int, int], dtype: str
         for threads in (1, 2):
             got = _core.linear(x, packed, activation=name, residual=residual, num_threads=threads)
             assert np.array_equal(got, want), (name, threads, np.abs(got - want).max())
+
+
+SPECIAL_BITS = [
+    0x3F808000, 0x3F818000, 0xBF808000,  # ties: to the even neighbour
+    0x7F7FFFFF, 0xFF7FFFFF,  # the largest finite values round to infinity
+    0x7F800000, 0xFF800000, 0x00000000, 0x80000000,
+    0x7F800001, 0xFF800001, 0x7FC00000, 0x7FBFFFFF,  # signalling and quiet NaNs
+    0x00000001, 0x007FFFFF, 0x807FFFFF, 0x00008000, 0x00018000,  # subnormals
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, 8, 15, 16, 17, 33, 1000])
+def test_bf16_bits_in_every_family(n: int, isa: str) -> None:
+    # The bf16 tiles' A rows and the bf16 embedding tables are converted by the family's vector code: every
+    # float32 bit pattern (random bits: NaNs, infinities and subnormals included) gives the scalar rule's bits.
+    x = np.random.default_rng(n).integers(0, 2**32, n, dtype=np.uint32).view(np.float32)
+    assert np.array_equal(_core.bf16_bits(x, isa=isa), bf16_bits_reference(x))
+    special = np.array(SPECIAL_BITS, dtype=np.uint32).view(np.float32)
+    for length in range(len(special) + 1):  # every tail length
+        assert np.array_equal(
+            _core.bf16_bits(special[:length], isa=isa), bf16_bits_reference(special[:length])
+        )
+    grid = np.concatenate([special, x]).reshape(-1, 1)
+    assert np.array_equal(_core.bf16_bits(grid, isa=isa), bf16_bits_reference(grid))
 
 
 def test_low_precision_weights_are_smaller() -> None:

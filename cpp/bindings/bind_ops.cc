@@ -202,11 +202,10 @@ py::tuple quantize_rows_op(const FloatArray& x, bool unsigned_a, const std::stri
   return py::make_tuple(q, scale);
 }
 
-Uint16Array bf16_bits(const FloatArray& x) {
+Uint16Array bf16_bits(const FloatArray& x, const std::string& isa) {
+  const KernelTable& kt = table_for(isa);
   Uint16Array out(std::vector<py::ssize_t>(x.shape(), x.shape() + x.ndim()));
-  const float* src = x.data();
-  uint16_t* dst = out.mutable_data();
-  for (py::ssize_t i = 0; i < x.size(); ++i) dst[i] = float_to_bf16(src[i]);
+  kt.bf16_row(x.data(), x.size(), x.size(), out.mutable_data());
   return out;
 }
 
@@ -237,7 +236,8 @@ void register_ops(py::module_& m) {
   m.def("quantize_rows", &quantize_rows_op, py::arg("x").noconvert(), py::arg("unsigned_a") = false,
         py::arg("isa") = "",
         "int8 rows as the int8 GEMM quantizes its input: (q, scale), q = rint(x * 127 / max|row|).");
-  m.def("bf16_bits", &bf16_bits, py::arg("x").noconvert(), "float32 -> bfloat16 bits, rounded to nearest even.");
+  m.def("bf16_bits", &bf16_bits, py::arg("x").noconvert(), py::arg("isa") = "",
+        "float32 -> bfloat16 bits, rounded to nearest even (a NaN stays a quiet NaN).");
   m.def("linear", &linear_op, py::arg("x").noconvert(), py::arg("weight"), py::arg("activation") = "identity",
         py::arg("residual").noconvert() = py::none(), py::arg("num_threads") = 1);
   m.def("layer_norm", &layer_norm_op, py::arg("x").noconvert(), py::arg("gamma").noconvert(),

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 
 #include "bertcore/cpu.h"
 
@@ -22,6 +23,16 @@ enum class Activation : int {
   kTanh = 7,
   kSigmoid = 8,
 };
+
+// The bf16 bits of x rounded to nearest even (as torch's float -> bfloat16 conversion); a NaN stays a (quiet)
+// NaN. Every family's bf16_row gives these bits.
+inline uint16_t bf16_bits_of(float x) {
+  uint32_t u;
+  std::memcpy(&u, &x, sizeof u);
+  if ((u & 0x7FFFFFFFu) > 0x7F800000u) return static_cast<uint16_t>((u >> 16) | 0x40);
+  u += 0x7FFFu + ((u >> 16) & 1u);
+  return static_cast<uint16_t>(u >> 16);
+}
 
 struct KernelTable {
   Isa isa = Isa::kScalar;
@@ -55,6 +66,8 @@ struct KernelTable {
   // gemm_nr columns; comp (128 times the column's sum) is used only with i8_unsigned_a.
   int lowp_mr = 0;
   bool i8_unsigned_a = false;
+  // k floats -> kp bf16 bits (bf16_bits_of each; zeros past k): the bf16 tile's A rows.
+  void (*bf16_row)(const float* x, int64_t k, int64_t kp, uint16_t* out) = nullptr;
   // Quantizes one row of k floats into kp int8 values (+ offset, zero-padded) by quantize_rows' rule (ops.h);
   // returns the row's scale.
   float (*quantize_row)(const float* x, int64_t k, int64_t kp, int offset, int8_t* q) = nullptr;

@@ -45,9 +45,6 @@ PackedLinear pack_linear(const KernelTable& kt, const float* weight, int64_t n, 
 // Unpacks to weight[n][k] (row-major; bf16 and int8 weights dequantized), for tests.
 void unpack_linear(const PackedLinear& w, float* weight);
 
-// The bf16 bits of x rounded to nearest even (as torch's float -> bfloat16 conversion).
-uint16_t float_to_bf16(float x);
-
 // Row i of x[m][k] quantized symmetrically: scale[i] = max|x_i| / 127 (1 for an all-zero or non-finite row)
 // and q = clamp(rint(x * (127 / max|x_i|)), -127, 127), written as s8, or as u8 q + 128 when `unsigned_a`; the
 // row is padded with zeros (q = 0) to kp values. The weights are quantized by the same rule, one row per

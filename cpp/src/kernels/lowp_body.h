@@ -73,6 +73,11 @@ void gemm_i8_impl(int64_t kp, const int8_t* a, int64_t lda, const int8_t* b, con
 constexpr bool kUnsignedA = false;
 constexpr int kLowpMR = kMR;
 
+void bf16_row_impl(const float* x, int64_t k, int64_t kp, uint16_t* out) {
+  for (int64_t p = 0; p < k; ++p) out[p] = bf16_bits_of(x[p]);
+  for (int64_t p = k; p < kp; ++p) out[p] = 0;
+}
+
 float quantize_row_impl(const float* x, int64_t k, int64_t kp, int offset, int8_t* q) {
   float amax = 0.0f;
   for (int64_t p = 0; p < k; ++p) amax = std::max(amax, std::fabs(x[p]));
@@ -157,6 +162,41 @@ BERTCORE_ALWAYS_INLINE VI dot4_signed(VI acc, VI a, VI b) {
   const VI signed_b = _mm512_mask_sub_epi8(b, negative, _mm512_setzero_si512(), b);
   const VI prod = _mm512_maddubs_epi16(_mm512_abs_epi8(a), signed_b);
   return _mm512_add_epi32(acc, _mm512_madd_epi16(prod, _mm512_set1_epi16(1)));
+}
+#endif
+
+#if !defined(BERTCORE_LOWP_VNNI) && !defined(BERTCORE_LOWP_BF16)
+// bf16_bits_of on one vector, in integer lanes: round to nearest even, a NaN made quiet instead.
+BERTCORE_ALWAYS_INLINE VI bf16_round_bits(VI u) {
+  const VI one = set1i(1);
+#if defined(BERTCORE_KERNEL_AVX2)
+  const VI rounded = _mm256_add_epi32(u, _mm256_add_epi32(_mm256_and_si256(_mm256_srli_epi32(u, 16), one),
+                                                          set1i(0x7FFF)));
+  const VI nan = _mm256_cmpgt_epi32(_mm256_and_si256(u, set1i(0x7FFFFFFF)), set1i(0x7F800000));
+  const VI quiet = _mm256_or_si256(u, set1i(0x400000));
+  return _mm256_srli_epi32(_mm256_blendv_epi8(rounded, quiet, nan), 16);
+#else
+  const VI rounded = _mm512_add_epi32(u, _mm512_add_epi32(_mm512_and_si512(_mm512_srli_epi32(u, 16), one),
+                                                          set1i(0x7FFF)));
+  const __mmask16 nan = _mm512_cmpgt_epi32_mask(_mm512_and_si512(u, set1i(0x7FFFFFFF)), set1i(0x7F800000));
+  return _mm512_srli_epi32(_mm512_mask_or_epi32(rounded, nan, u, set1i(0x400000)), 16);
+#endif
+}
+
+void bf16_row_impl(const float* x, int64_t k, int64_t kp, uint16_t* out) {
+  int64_t p = 0;
+  for (; p + kW <= k; p += kW) {
+    const VI bits = bf16_round_bits(loadi(x + p));
+#if defined(BERTCORE_KERNEL_AVX2)
+    // Lanes hold values below 2^16, so the unsigned-saturating pack keeps them; it packs per 128-bit half.
+    const __m256i packed = _mm256_permute4x64_epi64(_mm256_packus_epi32(bits, bits), 0x08);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + p), _mm256_castsi256_si128(packed));
+#else
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + p), _mm512_cvtepi32_epi16(bits));
+#endif
+  }
+  for (; p < k; ++p) out[p] = bf16_bits_of(x[p]);
+  for (; p < kp; ++p) out[p] = 0;
 }
 #endif
 
@@ -337,6 +377,7 @@ void register_vnni(KernelTable* t) {
 void register_lowp(KernelTable* t) {
   t->lowp_mr = kLowpMR;
   t->quantize_row = quantize_row_impl;
+  t->bf16_row = bf16_row_impl;
   t->gemm_bf16_ukernel = gemm_bf16_impl;
   t->gemm_i8_ukernel = gemm_i8_impl;
   t->i8_unsigned_a = kUnsignedA;

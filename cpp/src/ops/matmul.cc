@@ -54,14 +54,6 @@ Blocks plan_blocks(const KernelTable& kt, int64_t m, int64_t n, int num_threads)
 
 }  // namespace
 
-uint16_t float_to_bf16(float x) {
-  uint32_t u;
-  std::memcpy(&u, &x, sizeof u);
-  if ((u & 0x7FFFFFFFu) > 0x7F800000u) return static_cast<uint16_t>((u >> 16) | 0x40);  // NaN stays NaN
-  u += 0x7FFFu + ((u >> 16) & 1u);
-  return static_cast<uint16_t>(u >> 16);
-}
-
 void quantize_rows(const KernelTable& kt, const float* x, int64_t m, int64_t k, int64_t ldx, int64_t kp,
                    bool unsigned_a, int8_t* q, float* scale) {
   const int offset = unsigned_a ? 128 : 0;
@@ -100,7 +92,7 @@ PackedLinear pack_linear(const KernelTable& kt, const float* weight, int64_t n, 
       for (int64_t c = 0; c < nr; ++c) {
         const int64_t col = j * nr + c;
         for (int64_t p = 0; p < w.kp; ++p) {
-          const uint16_t v = col < n && p < k ? float_to_bf16(weight[col * k + p]) : 0;
+          const uint16_t v = col < n && p < k ? bf16_bits_of(weight[col * k + p]) : 0;
           dst[j * w.kp * nr + ((p / 2) * nr + c) * 2 + p % 2] = v;
         }
       }
@@ -167,11 +159,7 @@ void linear_lowp(const KernelTable& kt, const float* x, int64_t m, int64_t ldx, 
                     xs.data() + begin);
       return;
     }
-    for (int64_t i = begin; i < end; ++i) {
-      uint16_t* row = xb.data() + i * kp;
-      for (int64_t p = 0; p < k; ++p) row[p] = float_to_bf16(x[i * ldx + p]);
-      for (int64_t p = k; p < kp; ++p) row[p] = 0;
-    }
+    for (int64_t i = begin; i < end; ++i) kt.bf16_row(x + i * ldx, k, kp, xb.data() + i * kp);
   });
   const Blocks b = plan_blocks(kt, m, n, num_threads);
   const float* bias = w.bias.size() > 0 ? w.bias.data() : nullptr;
