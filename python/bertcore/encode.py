@@ -48,6 +48,10 @@ LONG_TEXT_MODES = ("truncate", "chunk")
 CHUNK_OVERLAP_FRACTION = 0.25  # of a window's text tokens, shared by consecutive windows in long_text="chunk"
 
 
+class TruncationWarning(UserWarning):
+    """Some texts were longer than max_seq_length and were cut (``long_text="truncate"``)."""
+
+
 class SentenceEncoder:
     """Sentence embeddings like sentence-transformers' ``SentenceTransformer``, on bertcore's encoder.
 
@@ -344,7 +348,7 @@ class SentenceEncoder:
             warnings.warn(
                 f"{truncated} of {len(texts)} texts were longer than max_seq_length={self.max_seq_length} "
                 "tokens and were truncated; pass long_text='chunk' to embed all of their text",
-                UserWarning,
+                TruncationWarning,
                 stacklevel=2,
             )
         return self._finish(

@@ -19,7 +19,7 @@ from typing import Any, Dict, Optional, Type
 
 import numpy as np
 
-from .encode import SentenceEncoder
+from .encode import SentenceEncoder, TruncationWarning
 
 
 def _require_ray() -> Any:
@@ -79,11 +79,13 @@ class SentenceEmbedder:
                 normalize_embeddings=self.normalize_embeddings,
             )
         for w in caught:
-            if "were truncated" in str(w.message):
+            if issubclass(w.category, TruncationWarning):
                 if self._truncation_reported:
                     continue
                 self._truncation_reported = True
-                w.message = UserWarning(f"{w.message} (said once per actor; later batches are not reported)")
+                w.message = TruncationWarning(
+                    f"{w.message} (said once per actor; later batches are not reported)"
+                )
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         dim = vectors.shape[1] if vectors.ndim == 2 else 0
