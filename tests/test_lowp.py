@@ -105,6 +105,80 @@ def test_int8_linear_is_exact(shape: Tuple[int, int, int], isa: str) -> None:
     np.testing.assert_array_equal(packed.unpack(), wq.astype(np.float32) * ws[:, None])
 
 
+def largest_reference(x: np.ndarray, ko: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per row the ko inputs of largest |x|, descending, ties to the lower index, NaNs never; slots past the
+    row's non-NaN count hold index 0, value 0."""
+    m = x.shape[0]
+    idx, val, filled = np.zeros((m, ko), np.int32), np.zeros((m, ko), np.float32), np.zeros(m, np.int32)
+    for i, row in enumerate(x):
+        keep = np.flatnonzero(~np.isnan(row))
+        order = keep[np.argsort(-np.abs(row[keep]), kind="stable")][:ko]
+        idx[i, : len(order)], val[i, : len(order)], filled[i] = order, row[order], len(order)
+    return idx, val, filled
+
+
+@pytest.mark.parametrize("k", [1, 3, 7, 8, 9, 15, 16, 17, 47, 48, 49, 384, 771])
+def test_largest_inputs_rule(k: int, isa: str) -> None:
+    # Gaussian rows with planted outliers, rows of few distinct values (ties), zeros, NaNs and infinities.
+    rng = np.random.default_rng(k)
+    x = rng.standard_normal((12, k)).astype(np.float32)
+    x[1, rng.integers(0, k, 3)] *= 40
+    x[2] = rng.integers(-2, 3, k)
+    x[3] = 0.0
+    x[4, rng.integers(0, k, 2)] = np.nan
+    x[5, rng.integers(0, k, 2)] = -np.inf
+    x[6] = np.nan
+    x[7, :] = 5.0
+    x[8] = np.arange(k, dtype=np.float32)  # the largest at the end: the slots fill late
+    for ko in sorted({1, 2, 4, 16, min(k, 5)}):
+        got = _core.largest_inputs(x, ko, isa=isa)
+        for g, w in zip(got, largest_reference(x, ko)):
+            assert np.array_equal(g, w), (ko, g, w)
+    with pytest.raises(ValueError, match="ko must be between 1 and 16"):
+        _core.largest_inputs(x, 17, isa=isa)
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
+def test_int8_linear_with_outliers(shape: Tuple[int, int, int], isa: str) -> None:
+    # Each row quantized without its ko largest inputs (zero in their place), which are multiplied by the int8
+    # weights in fp32: the int32 part exact, the fp32 part within a few roundings of its own size.
+    m, k, n = shape
+    x, w, b = _operands(np.random.default_rng(k * 7 + n), m, k, n)
+    x[:, [k // 3, 2 * k // 3]] *= 30  # two outlier channels, as in LayerNorm outputs
+    wq, ws = quantize_reference(w)
+    for ko in sorted({1, min(4, k)}):
+        packed = _core.PackedLinear(w, b, isa=isa, dtype="int8", outliers=ko)
+        assert packed.outliers == ko
+        idx, val, filled = largest_reference(x, ko)
+        rest = x.copy()
+        np.put_along_axis(rest, idx, 0.0, axis=1)
+        xq, xs = quantize_reference(rest)
+        acc = xq.astype(np.int64) @ wq.astype(np.int64).T
+        products = val[:, :, None].astype(np.float64) * wq.T[idx]  # [m, ko, n]
+        want = (acc.astype(np.float32) * xs[:, None]).astype(np.float64) * ws + products.sum(axis=1) * ws + b
+        size = np.abs(acc * xs[:, None] * ws) + np.abs(products).sum(axis=1) * ws + np.abs(b)
+        got = _core.linear(x, packed, num_threads=1)
+        assert np.all(np.abs(got - want) <= 8 * np.finfo(np.float32).eps * (size + 1e-30)), np.abs(
+            got - want
+        ).max()
+        assert np.array_equal(_core.linear(x, packed, num_threads=2), got)
+        # The point of the split: the activations' rounding error far below that of quantizing the outliers
+        # with the rest (both against the product with the same int8 weights).
+        exact = x.astype(np.float64) @ (wq * ws[:, None]).astype(np.float64).T + b
+        plain = _core.linear(x, _core.PackedLinear(w, b, isa=isa, dtype="int8"), num_threads=1)
+        if ko == 4 and k >= 16:
+            assert np.abs(got - exact).mean() < 0.2 * np.abs(plain - exact).mean()
+
+
+def test_outliers_are_checked() -> None:
+    w = np.ones((4, 8), np.float32)
+    with pytest.raises(ValueError, match="outliers applies to int8 layers only"):
+        _core.PackedLinear(w, dtype="bfloat16", outliers=2)
+    for bad in (-1, 9, 17):
+        with pytest.raises(ValueError, match="outliers must be between 0 and 8"):
+            _core.PackedLinear(w, dtype="int8", outliers=bad)
+
+
 @pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
 def test_bf16_linear_matches_rounded_reference(shape: Tuple[int, int, int], isa: str) -> None:
     m, k, n = shape

@@ -34,16 +34,24 @@ const char* weight_type_name(WeightType t) {
 }
 
 std::shared_ptr<PackedLinear> make_packed(const FloatArray& weight, const std::optional<FloatArray>& bias,
-                                          const std::string& isa, const std::string& dtype) {
+                                          const std::string& isa, const std::string& dtype, int outliers) {
   const WeightType type = weight_type(dtype);
   require_ndim(weight, 2, "weight");
   const int64_t n = weight.shape(0), k = weight.shape(1);
   if (bias) require_shape(*bias, {n}, "bias");
+  if (outliers != 0 && type != WeightType::kI8) {
+    throw py::value_error("outliers applies to int8 layers only, got dtype '" + dtype + "'");
+  }
+  if (outliers < 0 || outliers > kMaxOutliers || outliers > k) {
+    throw py::value_error("outliers must be between 0 and " + std::to_string(std::min<int64_t>(kMaxOutliers, k)) +
+                          ", got " + std::to_string(outliers));
+  }
   const KernelTable& kt = table_for(isa);
   const float* wp = weight.data();
   const float* bp = bias ? bias->data() : nullptr;
   auto packed = std::make_shared<PackedLinear>();
   run_without_gil([&] { *packed = pack_linear(kt, wp, n, k, bp, type); });
+  packed->outliers = outliers;
   return packed;
 }
 
@@ -202,6 +210,23 @@ py::tuple quantize_rows_op(const FloatArray& x, bool unsigned_a, const std::stri
   return py::make_tuple(q, scale);
 }
 
+py::tuple largest_inputs_op(const FloatArray& x, int ko, const std::string& isa) {
+  require_ndim(x, 2, "x");
+  const int64_t m = x.shape(0), k = x.shape(1);
+  if (ko < 1 || ko > kMaxOutliers) {
+    throw py::value_error("ko must be between 1 and " + std::to_string(kMaxOutliers) + ", got " + std::to_string(ko));
+  }
+  const KernelTable& kt = table_for(isa);
+  py::array_t<int32_t> idx({m, static_cast<int64_t>(ko)});
+  FloatArray val({m, static_cast<int64_t>(ko)});
+  py::array_t<int32_t> filled(m);
+  for (int64_t i = 0; i < m; ++i) {
+    filled.mutable_data()[i] =
+        kt.largest_inputs(x.data() + i * k, k, ko, idx.mutable_data() + i * ko, val.mutable_data() + i * ko);
+  }
+  return py::make_tuple(idx, val, filled);
+}
+
 Uint16Array bf16_bits(const FloatArray& x, const std::string& isa) {
   const KernelTable& kt = table_for(isa);
   Uint16Array out(std::vector<py::ssize_t>(x.shape(), x.shape() + x.ndim()));
@@ -213,8 +238,9 @@ void register_ops(py::module_& m) {
   py::class_<PackedLinear, std::shared_ptr<PackedLinear>>(m, "PackedLinear",
                                                           "A dense layer's weight [out, in] and bias, packed once.")
       .def(py::init(&make_packed), py::arg("weight").noconvert(), py::arg("bias").noconvert() = py::none(),
-           py::arg("isa") = "", py::arg("dtype") = "float32")
+           py::arg("isa") = "", py::arg("dtype") = "float32", py::arg("outliers") = 0)
       .def_property_readonly("dtype", [](const PackedLinear& w) { return std::string(weight_type_name(w.type)); })
+      .def_property_readonly("outliers", [](const PackedLinear& w) { return w.outliers; })
       .def_property_readonly("scales", [](const PackedLinear& w) {
         FloatArray out(w.type == WeightType::kI8 ? w.n : 0);
         if (w.type == WeightType::kI8) std::memcpy(out.mutable_data(), w.scales.data(), w.n * sizeof(float));
@@ -236,6 +262,9 @@ void register_ops(py::module_& m) {
   m.def("quantize_rows", &quantize_rows_op, py::arg("x").noconvert(), py::arg("unsigned_a") = false,
         py::arg("isa") = "",
         "int8 rows as the int8 GEMM quantizes its input: (q, scale), q = rint(x * 127 / max|row|).");
+  m.def("largest_inputs", &largest_inputs_op, py::arg("x").noconvert(), py::arg("ko"), py::arg("isa") = "",
+        "The int8 outlier split's choice per row: (indices, values, slots filled), the ko inputs of largest "
+        "magnitude in descending order (ties: the lower index; a NaN never).");
   m.def("bf16_bits", &bf16_bits, py::arg("x").noconvert(), py::arg("isa") = "",
         "float32 -> bfloat16 bits, rounded to nearest even (a NaN stays a quiet NaN).");
   m.def("linear", &linear_op, py::arg("x").noconvert(), py::arg("weight"), py::arg("activation") = "identity",

@@ -4,6 +4,7 @@
 // the ops in src/ops/ check shapes, block the work and split it across threads, then call these.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 
@@ -32,6 +33,20 @@ inline uint16_t bf16_bits_of(float x) {
   if ((u & 0x7FFFFFFFu) > 0x7F800000u) return static_cast<uint16_t>((u >> 16) | 0x40);
   u += 0x7FFFu + ((u >> 16) & 1u);
   return static_cast<uint16_t>(u >> 16);
+}
+
+// Outlier selection for int8 rows (KernelTable::largest_inputs): at most this many per row.
+constexpr int kMaxOutliers = 16;
+
+// One step of that selection: x = v at index p enters the ko slots, kept in descending |x| (ties: the earlier
+// index first, a NaN never), when |v| beats the last slot. `mag` starts at -1 in every slot.
+inline void insert_largest(float v, int64_t p, int ko, float* mag, int32_t* idx, float* val, int* filled) {
+  const float a = std::fabs(v);
+  if (!(a > mag[ko - 1])) return;
+  int o = ko - 1;
+  for (; o > 0 && a > mag[o - 1]; --o) mag[o] = mag[o - 1], idx[o] = idx[o - 1], val[o] = val[o - 1];
+  mag[o] = a, idx[o] = static_cast<int32_t>(p), val[o] = v;
+  if (*filled < ko) ++*filled;
 }
 
 struct KernelTable {
@@ -71,9 +86,18 @@ struct KernelTable {
   // Quantizes one row of k floats into kp int8 values (+ offset, zero-padded) by quantize_rows' rule (ops.h);
   // returns the row's scale.
   float (*quantize_row)(const float* x, int64_t k, int64_t kp, int offset, int8_t* q) = nullptr;
+  // The ko (<= kMaxOutliers) inputs of largest magnitude in a row of k, by insert_largest: their indices and
+  // values, in descending magnitude; returns how many slots it filled (fewer than ko only when the row has
+  // fewer non-NaN values), the others get index 0 and value 0.
+  int (*largest_inputs)(const float* x, int64_t k, int ko, int32_t* idx, float* val) = nullptr;
   void (*gemm_i8_ukernel)(int64_t kp, const int8_t* a, int64_t lda, const int8_t* b, const float* a_scale,
                           const float* b_scale, const int32_t* comp, float* c, int64_t ldc, int64_t m,
                           int64_t n) = nullptr;
+  // The inputs an int8 layer's quantization left out of row i (linear's outlier split, ops.h), added back in
+  // fp32 on a tile the int8 kernel wrote: c[i][j] += b_scale[j] * sum_o val[i ko + o] * B[idx[i ko + o]][j]
+  // over the m x n corner, B the tile's int8 panel (kp steps, gemm_nr columns) and the sum in slot order.
+  void (*i8_outliers)(const int8_t* b, const float* b_scale, const int32_t* idx, const float* val, int ko,
+                      float* c, int64_t ldc, int64_t m, int64_t n) = nullptr;
 
   // --- Row kernels, each on one contiguous row of n floats.
   // Epilogue of a dense layer on a tile of `rows` rows of n floats (row r at c + r * ldc, its residual row at

@@ -30,6 +30,7 @@ struct PackedLinear {
   AlignedBuffer bias;    // empty when the layer has none
   AlignedBuffer scales;  // int8: per output channel, padded to whole panels
   std::vector<int32_t> comp;  // int8: 128 * the column's sum of weights, padded to whole panels
+  int outliers = 0;           // int8: inputs per row kept out of the quantization (see linear)
 
   int64_t num_panels() const { return (n + nr - 1) / nr; }
   const float* panel(int64_t j) const { return panels.data() + j * k * nr; }
@@ -53,7 +54,10 @@ void quantize_rows(const KernelTable& kt, const float* x, int64_t m, int64_t k, 
                    bool unsigned_a, int8_t* q, float* scale);
 
 // y[m][n] = act(x[m][k] · W^T + b) (+ residual[m][n]). Rows of x, y and residual are ldx, ldy, ldr apart.
-// y must overlap neither x nor residual. bf16 and int8 layers convert x per call.
+// y must overlap neither x nor residual. bf16 and int8 layers convert x per call. An int8 layer with
+// outliers = ko > 0 quantizes each row without its ko inputs of largest magnitude (KernelTable::largest_inputs;
+// zeros in their place, so they no longer set the row's scale) and adds their products in fp32
+// (KernelTable::i8_outliers).
 void linear(const KernelTable& kt, const float* x, int64_t m, int64_t ldx, const PackedLinear& w, float* y,
             int64_t ldy, Activation act, const float* residual, int64_t ldr, int num_threads);
 

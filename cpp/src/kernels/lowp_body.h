@@ -73,6 +73,28 @@ void gemm_i8_impl(int64_t kp, const int8_t* a, int64_t lda, const int8_t* b, con
 constexpr bool kUnsignedA = false;
 constexpr int kLowpMR = kMR;
 
+int largest_inputs_impl(const float* x, int64_t k, int ko, int32_t* idx, float* val) {
+  float mag[kMaxOutliers];
+  for (int o = 0; o < ko; ++o) mag[o] = -1.0f, idx[o] = 0, val[o] = 0.0f;
+  int filled = 0;
+  for (int64_t p = 0; p < k; ++p) insert_largest(x[p], p, ko, mag, idx, val, &filled);
+  return filled;
+}
+
+void i8_outliers_impl(const int8_t* b, const float* b_scale, const int32_t* idx, const float* val, int ko, float* c,
+                      int64_t ldc, int64_t m, int64_t n) {
+  for (int64_t i = 0; i < m; ++i) {
+    for (int64_t j = 0; j < n; ++j) {
+      float sum = 0.0f;
+      for (int o = 0; o < ko; ++o) {
+        const int32_t p = idx[i * ko + o];
+        sum += val[i * ko + o] * static_cast<float>(b[((p / 4) * kNR + j) * 4 + p % 4]);
+      }
+      c[i * ldc + j] += sum * b_scale[j];
+    }
+  }
+}
+
 void bf16_row_impl(const float* x, int64_t k, int64_t kp, uint16_t* out) {
   for (int64_t p = 0; p < k; ++p) out[p] = bf16_bits_of(x[p]);
   for (int64_t p = k; p < kp; ++p) out[p] = 0;
@@ -296,6 +318,78 @@ void gemm_i8_impl(int64_t kp, const int8_t* a, int64_t lda, const int8_t* b, con
 }
 #endif
 
+#if !defined(BERTCORE_LOWP_VNNI) && !defined(BERTCORE_LOWP_BF16)
+// The low byte of each 32-bit lane after a left shift by `shift` (24 - 8 e for byte e), sign-extended: one
+// column's weight at K step 4 g + e of an int8 panel.
+BERTCORE_ALWAYS_INLINE VI byte_at(VI lanes, VI shift) {
+#if defined(BERTCORE_KERNEL_AVX2)
+  return _mm256_srai_epi32(_mm256_sllv_epi32(lanes, shift), 24);
+#else
+  return _mm512_srai_epi32(_mm512_sllv_epi32(lanes, shift), 24);
+#endif
+}
+
+// Whether any lane of v is at least t (false for NaN lanes, which insert_largest never takes).
+BERTCORE_ALWAYS_INLINE bool any_at_least(V::T v, V::T t) {
+#if defined(BERTCORE_KERNEL_AVX2)
+  return _mm256_movemask_ps(_mm256_cmp_ps(v, t, _CMP_GE_OQ)) != 0;
+#else
+  return _mm512_cmp_ps_mask(v, t, _CMP_GE_OQ) != 0;
+#endif
+}
+
+// Two passes: the ko-th largest of the kW lane maxima is at most the row's ko-th largest |x| (they are kW
+// distinct inputs), so only the few vectors holding an input at least that large go through the scalar rule.
+int largest_inputs_impl(const float* x, int64_t k, int ko, int32_t* idx, float* val) {
+  V::T vmax = V::zero();
+  int64_t p = 0;
+  for (; p + kW <= k; p += kW) vmax = V::max(vmax, V::abs(V::load(x + p)));
+  if (p < k) vmax = V::max(vmax, V::abs(V::load_tail(x + p, k - p, 0.0f)));
+  float lanes[kW];
+  std::memcpy(lanes, &vmax, sizeof lanes);
+  float mag[kMaxOutliers];
+  int32_t lane_idx[kMaxOutliers];
+  float lane_val[kMaxOutliers];
+  for (int o = 0; o < ko; ++o) mag[o] = -1.0f;
+  int filled = 0;
+  for (int l = 0; l < kW; ++l) insert_largest(lanes[l], l, ko, mag, lane_idx, lane_val, &filled);
+  const V::T floor = V::set1(filled == ko ? mag[ko - 1] : -1.0f);
+  for (int o = 0; o < ko; ++o) mag[o] = -1.0f, idx[o] = 0, val[o] = 0.0f;
+  filled = 0;
+  for (p = 0; p < k; p += kW) {
+    const int64_t n = k - p < kW ? k - p : kW;
+    if (!any_at_least(V::abs(V::load_tail(x + p, n, 0.0f)), floor)) continue;
+    for (int64_t l = 0; l < n; ++l) insert_largest(x[p + l], p + l, ko, mag, idx, val, &filled);
+  }
+  return filled;
+}
+
+void i8_outliers_impl(const int8_t* b, const float* b_scale, const int32_t* idx, const float* val, int ko, float* c,
+                      int64_t ldc, int64_t m, int64_t n) {
+  V::T scale_b[kNV];
+  unrolled<0, kNV>([&](auto j) { scale_b[j] = V::load(b_scale + j * kW); });
+  for (int64_t i = 0; i < m; ++i) {
+    V::T sum[kNV];
+    unrolled<0, kNV>([&](auto j) { sum[j] = V::zero(); });
+    for (int o = 0; o < ko; ++o) {
+      const int32_t p = idx[i * ko + o];
+      const int8_t* quads = b + (p / 4) * kNR * 4;
+      const VI shift = set1i(24 - 8 * (p % 4));
+      const V::T v = V::set1(val[i * ko + o]);
+      unrolled<0, kNV>([&](auto j) {
+        sum[j] = V::fma(v, to_float(byte_at(loadi(quads + j * kW * 4), shift)), sum[j]);
+      });
+    }
+    // Columns past n read the panel's and the scales' padding, never stored.
+    float* ci = c + i * ldc;
+    unrolled<0, kNV>([&](auto j) {
+      const int64_t left = n - j * kW;
+      if (left > 0) store_vector(ci + j * kW, left, V::fma(sum[j], scale_b[j], V::load_tail(ci + j * kW, left, 0.0f)));
+    });
+  }
+}
+#endif
+
 // Row conversions for the tiles' A operand (see quantize_rows in ops.h for the rule; the scalar family's
 // plain loops define it, and these give the same bits: max, one division, a multiply, round-half-even).
 #if !defined(BERTCORE_LOWP_VNNI) && !defined(BERTCORE_LOWP_BF16)
@@ -380,6 +474,8 @@ void register_lowp(KernelTable* t) {
   t->bf16_row = bf16_row_impl;
   t->gemm_bf16_ukernel = gemm_bf16_impl;
   t->gemm_i8_ukernel = gemm_i8_impl;
+  t->largest_inputs = largest_inputs_impl;
+  t->i8_outliers = i8_outliers_impl;
   t->i8_unsigned_a = kUnsignedA;
   t->bf16_probe = bf16_probe_impl;
   t->i8_probe = i8_probe_impl;

@@ -147,6 +147,9 @@ void linear_lowp(const KernelTable& kt, const float* x, int64_t m, int64_t ldx, 
   std::vector<uint16_t> xb;
   std::vector<int8_t> xq;
   std::vector<float> xs;
+  const int ko = bf16 ? 0 : w.outliers;
+  std::vector<int32_t> oidx(static_cast<size_t>(m * ko));
+  std::vector<float> oval(static_cast<size_t>(m * ko));
   if (bf16) {
     xb.resize(static_cast<size_t>(m * kp));
   } else {
@@ -154,6 +157,18 @@ void linear_lowp(const KernelTable& kt, const float* x, int64_t m, int64_t ldx, 
     xs.resize(static_cast<size_t>(m));
   }
   parallel_for(m, num_threads, threads_for_elements(m * k, num_threads), [&](int64_t begin, int64_t end) {
+    if (!bf16 && ko > 0) {
+      std::vector<float> row(static_cast<size_t>(k));
+      for (int64_t i = begin; i < end; ++i) {
+        int32_t* idx = oidx.data() + i * ko;
+        float* val = oval.data() + i * ko;
+        const int filled = kt.largest_inputs(x + i * ldx, k, ko, idx, val);
+        std::memcpy(row.data(), x + i * ldx, static_cast<size_t>(k) * sizeof(float));
+        for (int o = 0; o < filled; ++o) row[idx[o]] = 0.0f;
+        quantize_rows(kt, row.data(), 1, k, k, kp, kt.i8_unsigned_a, xq.data() + i * kp, xs.data() + i);
+      }
+      return;
+    }
     if (!bf16) {
       quantize_rows(kt, x + begin * ldx, end - begin, k, ldx, kp, kt.i8_unsigned_a, xq.data() + begin * kp,
                     xs.data() + begin);
@@ -177,6 +192,10 @@ void linear_lowp(const KernelTable& kt, const float* x, int64_t m, int64_t ldx, 
         } else {
           kt.gemm_i8_ukernel(kp, xq.data() + r * kp, kp, w.panel_i8(col / nr), xs.data() + r,
                              w.scales.data() + col, w.comp.data() + col, c, ldy, mrows, ncols);
+          if (ko > 0) {
+            kt.i8_outliers(w.panel_i8(col / nr), w.scales.data() + col, oidx.data() + r * ko,
+                           oval.data() + r * ko, ko, c, ldy, mrows, ncols);
+          }
         }
         if (epilogue) {
           kt.bias_act_residual(c, ldy, mrows, ncols, bias != nullptr ? bias + col : nullptr,
