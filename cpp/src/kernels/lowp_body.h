@@ -329,17 +329,17 @@ BERTCORE_ALWAYS_INLINE VI byte_at(VI lanes, VI shift) {
 #endif
 }
 
-// Whether any lane of v is at least t (false for NaN lanes, which insert_largest never takes).
-BERTCORE_ALWAYS_INLINE bool any_at_least(V::T v, V::T t) {
+// Bit l set when lane l of v is at least t (clear for NaN lanes, which insert_largest never takes).
+BERTCORE_ALWAYS_INLINE unsigned lanes_at_least(V::T v, V::T t) {
 #if defined(BERTCORE_KERNEL_AVX2)
-  return _mm256_movemask_ps(_mm256_cmp_ps(v, t, _CMP_GE_OQ)) != 0;
+  return static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(v, t, _CMP_GE_OQ)));
 #else
-  return _mm512_cmp_ps_mask(v, t, _CMP_GE_OQ) != 0;
+  return _mm512_cmp_ps_mask(v, t, _CMP_GE_OQ);
 #endif
 }
 
 // Two passes: the ko-th largest of the kW lane maxima is at most the row's ko-th largest |x| (they are kW
-// distinct inputs), so only the few vectors holding an input at least that large go through the scalar rule.
+// distinct inputs), so only the few inputs at least that large go through the scalar rule.
 int largest_inputs_impl(const float* x, int64_t k, int ko, int32_t* idx, float* val) {
   V::T vmax = V::zero();
   int64_t p = 0;
@@ -358,8 +358,11 @@ int largest_inputs_impl(const float* x, int64_t k, int ko, int32_t* idx, float* 
   filled = 0;
   for (p = 0; p < k; p += kW) {
     const int64_t n = k - p < kW ? k - p : kW;
-    if (!any_at_least(V::abs(V::load_tail(x + p, n, 0.0f)), floor)) continue;
-    for (int64_t l = 0; l < n; ++l) insert_largest(x[p + l], p + l, ko, mag, idx, val, &filled);
+    // In index order, as the scalar rule: its ties go to the earlier input.
+    const unsigned bits = lanes_at_least(V::abs(V::load_tail(x + p, n, 0.0f)), floor);
+    for (int64_t l = 0; bits >> l != 0 && l < n; ++l) {
+      if ((bits >> l) & 1u) insert_largest(x[p + l], p + l, ko, mag, idx, val, &filled);
+    }
   }
   return filled;
 }
