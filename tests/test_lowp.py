@@ -196,6 +196,54 @@ def test_bf16_linear_matches_rounded_reference(shape: Tuple[int, int, int], isa:
         assert np.all(np.abs(plain - want) <= bound), np.abs(plain - want).max()
 
 
+@pytest.mark.parametrize(
+    "batch,seq,heads,d",
+    # d 32 and 64 take the narrow P·V tile on AVX-512 (32 wide), 48 and 80 the dense one; seq around the key
+    # panels (NR 16 / 48) and K groups of 4
+    [(1, 1, 1, 1), (2, 5, 2, 6), (3, 17, 4, 16), (2, 49, 3, 17), (1, 64, 2, 64), (2, 9, 12, 32), (2, 19, 2, 48),
+     (1, 50, 1, 80)],
+)  # fmt: skip
+def test_bf16_attention_matches_rounded_reference(batch: int, seq: int, heads: int, d: int, isa: str) -> None:
+    """Attention with bf16 products: the scores of bf16-rounded Q and K, softmax in fp32, then the bf16-rounded
+    probabilities times bf16-rounded V, both products accumulated in fp32."""
+    rng = np.random.default_rng(seq * 10 + d)
+    hidden = heads * d
+    qkv = (rng.standard_normal((batch * seq, 3 * hidden)) * 2).astype(np.float32)
+    lengths = rng.integers(1, seq + 1, size=batch)
+    keep = np.arange(seq)[None, :] < lengths[:, None]
+    if batch > 1:
+        keep[-1, :] = False  # an all-padding row
+    mask_add = np.where(keep, 0.0, np.finfo(np.float32).min).astype(np.float32)
+    scale = 1.0 / np.sqrt(d)
+    ctx, probs = _core.attention(
+        qkv, batch, seq, heads, mask_add, scale, output_probs=True, dtype="bfloat16", isa=isa, num_threads=2
+    )
+    t = bf16_round(qkv).astype(np.float64).reshape(batch, seq, 3, heads, d).transpose(2, 0, 3, 1, 4)
+    q, k, v = t[0], t[1], t[2]  # [batch, heads, seq, d]
+    raw = q @ k.transpose(0, 1, 3, 2)
+    s = raw * scale + mask_add.astype(np.float64)[:, None, None, :]
+    e = np.exp(s - s.max(axis=-1, keepdims=True))
+    # fp32 sums of d exact products: the scores within d roundings, the probabilities within that times a score
+    score_bound = (
+        4 * np.finfo(np.float32).eps * (d + 2) * (np.abs(q) @ np.abs(k).transpose(0, 1, 3, 2)) * scale
+    )
+    assert np.abs(probs - e / e.sum(axis=-1, keepdims=True)).max() <= 2e-6 + 2 * score_bound.max()
+    # P·V on the kernel's own probabilities, rounded as it rounds them: fp32 accumulation error only
+    p = bf16_round(probs).astype(np.float64)
+    want = (p @ v).transpose(0, 2, 1, 3).reshape(batch * seq, hidden)
+    bound = 4 * np.finfo(np.float32).eps * (seq + 2) * (np.abs(p) @ np.abs(v)).transpose(0, 2, 1, 3)
+    assert np.all(np.abs(ctx - want) <= bound.reshape(batch * seq, hidden) + 1e-30)
+    # and the whole is the fp32 attention's to bf16 precision
+    ctx32, _ = _core.attention(qkv, batch, seq, heads, mask_add, scale, isa=isa, num_threads=2)
+    assert np.abs(ctx - ctx32).max() <= 0.05 * np.abs(v).max()
+
+
+def test_attention_dtype_is_checked() -> None:
+    qkv, mask = np.zeros((4, 12), np.float32), np.zeros((1, 4), np.float32)
+    with pytest.raises(ValueError, match="attention dtype must be 'float32' or 'bfloat16'"):
+        _core.attention(qkv, 1, 4, 2, mask, 1.0, dtype="int8")
+
+
 @pytest.mark.parametrize("dtype", ["int8", "bfloat16"])
 @pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
 def test_epilogue_equals_the_row_kernels(shape: Tuple[int, int, int], dtype: str, isa: str) -> None:

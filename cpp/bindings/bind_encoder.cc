@@ -207,6 +207,7 @@ void register_encoder(py::module_& m) {
       .def_readwrite("eps", &EncoderConfig::eps)
       .def_readwrite("absolute_positions", &EncoderConfig::absolute_positions)
       .def_readwrite("relative_attention", &EncoderConfig::relative_attention)
+      .def_readwrite("attention_bf16", &EncoderConfig::attention_bf16)
       .def_property(
           "activation", [](const EncoderConfig& c) { return activation_name(c.act); },
           [](EncoderConfig& c, const std::string& name) { c.act = parse_activation(name); });

@@ -111,7 +111,8 @@ FloatArray softmax_op(const FloatArray& x, const std::string& isa, int num_threa
 }
 
 py::tuple attention_op(const FloatArray& qkv, int64_t batch, int64_t seq, int64_t heads, const FloatArray& mask_add,
-                       float scale, bool output_probs, const std::string& isa, int num_threads) {
+                       float scale, bool output_probs, const std::string& dtype, const std::string& isa,
+                       int num_threads) {
   require_ndim(qkv, 2, "qkv");
   if (batch <= 0 || seq <= 0 || heads <= 0) throw std::invalid_argument("batch, seq and heads must be positive");
   if (qkv.shape(0) != batch * seq || qkv.shape(1) % (3 * heads) != 0) {
@@ -119,6 +120,10 @@ py::tuple attention_op(const FloatArray& qkv, int64_t batch, int64_t seq, int64_
   }
   require_shape(mask_add, {batch, seq}, "mask_add");
   const int64_t hidden = qkv.shape(1) / 3, head_dim = hidden / heads;
+  if (dtype != "float32" && dtype != "bfloat16") {
+    throw std::invalid_argument("attention dtype must be 'float32' or 'bfloat16', got '" + dtype + "'");
+  }
+  const bool bf16 = dtype == "bfloat16";
   const KernelTable& kt = table_for(isa);
   FloatArray ctx({batch * seq, hidden});
   py::object probs_obj = py::none();
@@ -132,8 +137,9 @@ py::tuple attention_op(const FloatArray& qkv, int64_t batch, int64_t seq, int64_
   float* cp = ctx.mutable_data();
   std::vector<AttentionSegment> segments(static_cast<size_t>(batch));
   for (int64_t b = 0; b < batch; ++b) segments[b] = AttentionSegment{b * seq, seq, b * seq, seq};
-  run_without_gil(
-      [&] { attention(kt, qp, segments.data(), batch, heads, head_dim, mp, scale, cp, pp, seq, nullptr, num_threads); });
+  run_without_gil([&] {
+    attention(kt, qp, segments.data(), batch, heads, head_dim, mp, scale, cp, pp, seq, nullptr, num_threads, bf16);
+  });
   return py::make_tuple(ctx, probs_obj);
 }
 
@@ -275,8 +281,8 @@ void register_ops(py::module_& m) {
         py::arg("num_threads") = 1);
   m.def("softmax", &softmax_op, py::arg("x").noconvert(), py::arg("isa") = "", py::arg("num_threads") = 1);
   m.def("attention", &attention_op, py::arg("qkv").noconvert(), py::arg("batch"), py::arg("seq"), py::arg("heads"),
-        py::arg("mask_add").noconvert(), py::arg("scale"), py::arg("output_probs") = false, py::arg("isa") = "",
-        py::arg("num_threads") = 1);
+        py::arg("mask_add").noconvert(), py::arg("scale"), py::arg("output_probs") = false,
+        py::arg("dtype") = "float32", py::arg("isa") = "", py::arg("num_threads") = 1);
   m.def("embeddings", &embeddings_op, py::arg("ids").noconvert(), py::arg("type_ids").noconvert(),
         py::arg("pos_ids").noconvert(), py::arg("word").noconvert(), py::arg("position").noconvert(),
         py::arg("token_type").noconvert(), py::arg("gamma").noconvert(), py::arg("beta").noconvert(),

@@ -61,6 +61,7 @@ class EncoderConfig:
     eps: float
     absolute_positions: bool
     relative_attention: int
+    attention_bf16: bool
     activation: str
     def __init__(self) -> None: ...
 
@@ -177,6 +178,7 @@ def attention(
     mask_add: F32,
     scale: float,
     output_probs: bool = False,
+    dtype: str = "float32",
     isa: str = "",
     num_threads: int = 1,
 ) -> Tuple[F32, Optional[F32]]: ...

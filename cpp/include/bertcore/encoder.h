@@ -29,6 +29,7 @@ struct EncoderConfig {
   Activation act = Activation::kGeluErf;
   bool absolute_positions = true;
   int relative_attention = 0;  // 0: none, 1: relative_key, 2: relative_key_query (transformers 4.x)
+  bool attention_bf16 = false;  // attention's two products in bf16 (see attention() in ops.h)
 };
 
 struct EncoderLayer {

@@ -76,6 +76,9 @@ struct KernelTable {
   // bf16: c = A · B in fp32, A rows of kp bf16 bits lda apart.
   void (*gemm_bf16_ukernel)(int64_t kp, const uint16_t* a, int64_t lda, const uint16_t* b, float* c, int64_t ldc,
                             int64_t m, int64_t n) = nullptr;
+  // The same on panels of gemm_nr_narrow columns (attention's P·V, as the fp32 narrow tile).
+  void (*gemm_bf16_ukernel_narrow)(int64_t kp, const uint16_t* a, int64_t lda, const uint16_t* b, float* c,
+                                   int64_t ldc, int64_t m, int64_t n) = nullptr;
   // int8: c[i][j] = float(acc - comp[j]) * a_scale[i] * b_scale[j] with acc the int32 dot product of row i
   // (quantized per row; + 128 as u8 when i8_unsigned_a) and column j (s8). b_scale and comp are read for
   // gemm_nr columns; comp (128 times the column's sum) is used only with i8_unsigned_a.

@@ -120,9 +120,12 @@ struct RelativePositions {
 // for masked ones); ctx is [rows][hidden]. probs, when not null, receives P as [batch][heads][seq][seq] at the
 // positions row_pos gives (row_pos[r] = position of row r in its sequence; null = row - row_begin); entries
 // for rows or keys not computed are left as they are.
+// bf16: Q·K^T and P·V on the bf16 tile, with Q, K, V and P rounded to bf16 (bf16_bits_of) and fp32
+// accumulation; the scores, softmax, probs and relative terms stay fp32.
 // rel, when not null, adds relative position scores (see RelativePositions); it needs seq <= max_positions.
 void attention(const KernelTable& kt, const float* qkv, const AttentionSegment* segments, int64_t batch,
                int64_t heads, int64_t head_dim, const float* key_mask_add, float scale, float* ctx, float* probs,
-               int64_t seq, const int64_t* row_pos, int num_threads, const RelativePositions* rel = nullptr);
+               int64_t seq, const int64_t* row_pos, int num_threads, bool bf16,
+               const RelativePositions* rel = nullptr);
 
 }  // namespace bertcore

@@ -118,13 +118,11 @@ void gemm_ukernel_impl(int64_t k, const float* a, int64_t lda, const float* b, f
 #endif
 
 #if defined(BERTCORE_KERNEL_AVX512)
-constexpr int kNarrowNR = 32;
 void gemm_ukernel_narrow_impl(int64_t k, const float* a, int64_t lda, const float* b, float* c, int64_t ldc,
                               int64_t m, int64_t n, int accumulate) {
   gemm_ukernel_nv<kNarrowNR / Vec::kWidth>(k, a, lda, b, c, ldc, m, n, accumulate);
 }
 #else
-constexpr int kNarrowNR = kNR;  // the dense tile is already narrow (16 columns)
 void gemm_ukernel_narrow_impl(int64_t k, const float* a, int64_t lda, const float* b, float* c, int64_t ldc,
                               int64_t m, int64_t n, int accumulate) {
   gemm_ukernel_impl(k, a, lda, b, c, ldc, m, n, accumulate);

@@ -43,13 +43,14 @@ inline int32_t load_i32(const void* p) {
 
 #if defined(BERTCORE_KERNEL_SCALAR)
 
+template <int NR>
 void gemm_bf16_impl(int64_t kp, const uint16_t* a, int64_t lda, const uint16_t* b, float* c, int64_t ldc, int64_t m,
                     int64_t n) {
   for (int64_t i = 0; i < m; ++i) {
     for (int64_t j = 0; j < n; ++j) {
       float acc = 0.0f;
       for (int64_t p = 0; p < kp; ++p) {
-        acc += bf16_to_float(a[i * lda + p]) * bf16_to_float(b[((p / 2) * kNR + j) * 2 + p % 2]);
+        acc += bf16_to_float(a[i * lda + p]) * bf16_to_float(b[((p / 2) * NR + j) * 2 + p % 2]);
       }
       c[i * ldc + j] = acc;
     }
@@ -254,24 +255,27 @@ BERTCORE_ALWAYS_INLINE void bf16_step(V::T& acc, VI a_pair, VI b_pairs) {
 }
 #endif
 
+// The tile NR = NV vectors wide: kNR for the dense layers, kNarrowNR for attention's P·V.
+template <int NR>
 void gemm_bf16_impl(int64_t kp, const uint16_t* a, int64_t lda, const uint16_t* b, float* c, int64_t ldc, int64_t m,
                     int64_t n) {
+  constexpr int NV = NR / kW;
   const uint16_t* rows[kLowpMR];
   for (int i = 0; i < kLowpMR; ++i) rows[i] = a + (i < m ? i : m - 1) * lda;
   prefetch_tile(c, ldc, m, n);
-  V::T acc[kLowpMR][kNV];
-  unrolled<0, kLowpMR>([&](auto i) { unrolled<0, kNV>([&](auto j) { acc[i][j] = V::zero(); }); });
+  V::T acc[kLowpMR][NV];
+  unrolled<0, kLowpMR>([&](auto i) { unrolled<0, NV>([&](auto j) { acc[i][j] = V::zero(); }); });
   for (int64_t g = 0; g < kp / 2; ++g) {
-    VI bv[kNV];
-    unrolled<0, kNV>([&](auto j) { bv[j] = loadi(b + (g * kNR + j * kW) * 2); });
+    VI bv[NV];
+    unrolled<0, NV>([&](auto j) { bv[j] = loadi(b + (g * NR + j * kW) * 2); });
     unrolled<0, kLowpMR>([&](auto i) {
       const VI av = set1i(load_i32(rows[i] + 2 * g));
-      unrolled<0, kNV>([&](auto j) { bf16_step(acc[i][j], av, bv[j]); });
+      unrolled<0, NV>([&](auto j) { bf16_step(acc[i][j], av, bv[j]); });
     });
   }
   unrolled<0, kLowpMR>([&](auto i) {
     if (i >= m) return;
-    unrolled<0, kNV>([&](auto j) { store_vector(c + i * ldc + j * kW, n - j * kW, acc[i][j]); });
+    unrolled<0, NV>([&](auto j) { store_vector(c + i * ldc + j * kW, n - j * kW, acc[i][j]); });
   });
 }
 #endif
@@ -461,7 +465,8 @@ double i8_probe_impl(int64_t iters) {
 
 #if defined(BERTCORE_LOWP_BF16)
 void register_bf16(KernelTable* t) {
-  t->gemm_bf16_ukernel = gemm_bf16_impl;
+  t->gemm_bf16_ukernel = gemm_bf16_impl<kNR>;
+  t->gemm_bf16_ukernel_narrow = gemm_bf16_impl<kNarrowNR>;
   t->bf16_probe = bf16_probe_impl;
 }
 #elif defined(BERTCORE_LOWP_VNNI)
@@ -475,7 +480,8 @@ void register_lowp(KernelTable* t) {
   t->lowp_mr = kLowpMR;
   t->quantize_row = quantize_row_impl;
   t->bf16_row = bf16_row_impl;
-  t->gemm_bf16_ukernel = gemm_bf16_impl;
+  t->gemm_bf16_ukernel = gemm_bf16_impl<kNR>;
+  t->gemm_bf16_ukernel_narrow = gemm_bf16_impl<kNarrowNR>;
   t->gemm_i8_ukernel = gemm_i8_impl;
   t->largest_inputs = largest_inputs_impl;
   t->i8_outliers = i8_outliers_impl;

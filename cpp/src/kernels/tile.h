@@ -19,6 +19,14 @@ constexpr int kMR = 8;
 constexpr int kNR = 48;
 #endif
 
+// The narrow tile's width (KernelTable::gemm_nr_narrow): AVX-512's two-vector tile; the others' dense tile is
+// already 16 columns wide.
+#if defined(BERTCORE_KERNEL_AVX512)
+constexpr int kNarrowNR = 32;
+#else
+constexpr int kNarrowNR = kNR;
+#endif
+
 #if defined(__GNUC__)
 #define BERTCORE_ALWAYS_INLINE __attribute__((always_inline)) inline
 #else

@@ -119,6 +119,7 @@ int64_t Encoder::scratch_bytes(int64_t rows, int64_t batch, int64_t seq, int num
   }
   const int64_t head_dim = h / c.heads, keys = round_up(std::max<int64_t>(seq, 1), kt.gemm_nr);
   int64_t per_thread = 2 * keys * round_up(head_dim, kt.gemm_nr) + kt.gemm_mr * keys;
+  if (c.attention_bf16) per_thread += (keys * round_up(head_dim, kt.gemm_nr) + kt.gemm_mr * keys) / 2 + 1;
   if (c.relative_attention != 0) per_thread += (kt.gemm_mr + seq) * round_up(2 * seq, kt.gemm_nr);
   floats += std::max(num_threads, 1) * per_thread;
   return static_cast<int64_t>(sizeof(float)) * floats + lowp_bytes;
@@ -285,7 +286,7 @@ void Encoder::forward(const TokenBatch& tk, const EncoderOutputs& out, int num_t
     }
     attention(kt, qkv_.data(), tk.segments, tk.batch, c.heads, head_dim, tk.key_mask_add, scale, ctx_.data(),
               out.attentions.empty() ? nullptr : out.attentions[li], tk.seq, tk.row_pos, num_threads,
-              c.relative_attention != 0 ? &rel : nullptr);
+              c.attention_bf16, c.relative_attention != 0 ? &rel : nullptr);
     linear(kt, ctx_.data(), t, h, *l.attn_out, tmp, h, Activation::kIdentity, x, h, num_threads);
     layer_norm_rows(kt, tmp, tmp, t, h, l.ln1_gamma.data(), l.ln1_beta.data(), c.eps, num_threads);
     linear(kt, tmp, t, h, *l.ffn_in, ffn_.data(), inter, c.act, nullptr, 0, num_threads);

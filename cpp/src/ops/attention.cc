@@ -4,8 +4,9 @@
 // are packed once into the microkernel's B layout; then, per block of MR query rows: scores = Q_blk · K^T
 // (k = head_dim), plus the relative position scores when asked for, each row scaled, masked and soft-maxed by
 // kt.softmax_scaled (in transformers' order: (q·k) * scale + mask), and ctx_blk = P_blk · V (k = keys, on the
-// narrow tile when it fits the head size better). Scratch lives in per-thread buffers that grow to the
-// largest shape seen.
+// narrow tile when it fits the head size better). With bf16 products, Q, K, V and P are rounded to bf16 and
+// both products run on the bf16 tile (fp32 accumulation); the scores, softmax and relative terms stay fp32.
+// Scratch lives in per-thread buffers that grow to the largest shape seen.
 #include <algorithm>
 #include <cstring>
 #include <stdexcept>
@@ -18,8 +19,14 @@ namespace bertcore {
 namespace {
 
 struct AttentionScratch {
-  AlignedBuffer kpack, vpack, scores, qe, ke;
+  AlignedBuffer kpack, vpack, scores, qe, ke, bits;
 };
+
+// A float buffer's room as 16- or 32-bit words.
+template <class T>
+T* words(AlignedBuffer& b) {
+  return reinterpret_cast<T*>(b.data());
+}
 
 // out[i][c] = rows[i] · E[col0 + c] for the table panels covering [col0, col0 + width), i < count (any count).
 void relative_dots(const KernelTable& kt, const float* rows, int64_t ld, int64_t count, const PackedLinear& table,
@@ -40,7 +47,7 @@ void relative_dots(const KernelTable& kt, const float* rows, int64_t ld, int64_t
 
 void attention(const KernelTable& kt, const float* qkv, const AttentionSegment* segments, int64_t batch,
                int64_t heads, int64_t head_dim, const float* key_mask_add, float scale, float* ctx, float* probs,
-               int64_t seq, const int64_t* row_pos, int num_threads, const RelativePositions* rel) {
+               int64_t seq, const int64_t* row_pos, int num_threads, bool bf16, const RelativePositions* rel) {
   if (batch <= 0) return;
   if (rel != nullptr && (rel->table == nullptr || rel->mode < 1 || rel->mode > 2 || seq > rel->max_positions ||
                          rel->table->n != 2 * rel->max_positions - 1 || rel->table->k != head_dim ||
@@ -49,7 +56,8 @@ void attention(const KernelTable& kt, const float* qkv, const AttentionSegment* 
   }
   const int64_t hidden = heads * head_dim;
   const int64_t ld = 3 * hidden;
-  const int mr = kt.gemm_mr, nr = kt.gemm_nr;
+  // Query rows per block: the height of the tile the products run on.
+  const int mr = bf16 ? kt.lowp_mr : kt.gemm_mr, nr = kt.gemm_nr;
   int64_t max_keys = 0;
   for (int64_t b = 0; b < batch; ++b) max_keys = std::max(max_keys, segments[b].key_count);
   const int64_t keys_nr = round_up(std::max<int64_t>(max_keys, 1), nr);
@@ -57,7 +65,10 @@ void attention(const KernelTable& kt, const float* qkv, const AttentionSegment* 
   const bool narrow_pv = round_up(head_dim, kt.gemm_nr_narrow) < round_up(head_dim, nr);
   const int pv_nr = narrow_pv ? kt.gemm_nr_narrow : nr;
   const auto pv_ukernel = narrow_pv ? kt.gemm_ukernel_narrow : kt.gemm_ukernel;
+  const auto pv_bf16 = narrow_pv ? kt.gemm_bf16_ukernel_narrow : kt.gemm_bf16_ukernel;
   const int64_t dim_nr = round_up(head_dim, pv_nr);
+  // bf16 K steps come in the tile's groups of 4: Q·K^T's head_dim, P·V's keys.
+  const int64_t dim_kp = round_up(head_dim, 4), keys_kp = round_up(std::max<int64_t>(max_keys, 1), 4);
   // Distance-table columns any (query, key) pair of a seq-long sequence can use, rounded out to whole panels.
   int64_t rel_col0 = 0, rel_width = 0;
   if (rel != nullptr) {
@@ -71,8 +82,8 @@ void attention(const KernelTable& kt, const float* qkv, const AttentionSegment* 
     if (g.row_count <= 0) return;
     const int64_t nk = g.key_count;
     thread_local AttentionScratch s;
-    s.kpack.reserve(keys_nr * head_dim);
-    s.vpack.reserve(dim_nr * std::max<int64_t>(max_keys, 1));
+    s.kpack.reserve(keys_nr * dim_kp);
+    s.vpack.reserve(dim_nr * keys_kp);
     s.scores.reserve(static_cast<int64_t>(mr) * keys_nr);
     const float* q = qkv + g.row_begin * ld + h * head_dim;
     const float* k = qkv + g.key_begin * ld + hidden + h * head_dim;
@@ -86,8 +97,21 @@ void attention(const KernelTable& kt, const float* qkv, const AttentionSegment* 
       }
       return;
     }
-    pack_b_transposed(k, ld, nk, head_dim, nr, s.kpack.data());
-    pack_b_rows(v, ld, head_dim, nk, pv_nr, s.vpack.data());
+    const int64_t nk_kp = round_up(nk, 4);
+    uint16_t* qb = nullptr;  // the block's Q rows as bf16, then its P rows
+    if (bf16) {
+      // K and V as bf16 rows first (vector conversions), then rearranged into panels as 32-bit words.
+      s.bits.reserve(std::max(nk * dim_kp, static_cast<int64_t>(mr) * std::max(dim_kp, keys_kp)) / 2 + 1);
+      uint16_t* rows16 = words<uint16_t>(s.bits);
+      for (int64_t j = 0; j < nk; ++j) kt.bf16_row(k + j * ld, head_dim, dim_kp, rows16 + j * dim_kp);
+      pack_bf16_transposed(rows16, dim_kp, nk, dim_kp, nr, words<uint32_t>(s.kpack));
+      for (int64_t j = 0; j < nk; ++j) kt.bf16_row(v + j * ld, head_dim, head_dim, rows16 + j * head_dim);
+      pack_bf16_rows(rows16, head_dim, nk, head_dim, nk_kp, pv_nr, words<uint32_t>(s.vpack));
+      qb = rows16;
+    } else {
+      pack_b_transposed(k, ld, nk, head_dim, nr, s.kpack.data());
+      pack_b_rows(v, ld, head_dim, nk, pv_nr, s.vpack.data());
+    }
     auto pos_of = [&](int64_t r) { return row_pos != nullptr ? row_pos[r] : r - g.row_begin; };
     if (rel != nullptr) {
       s.qe.reserve(static_cast<int64_t>(mr) * rel_width);
@@ -99,9 +123,17 @@ void attention(const KernelTable& kt, const float* qkv, const AttentionSegment* 
     for (int64_t i0 = 0; i0 < g.row_count; i0 += mr) {
       const int64_t rows = std::min<int64_t>(mr, g.row_count - i0);
       float* sc = s.scores.data();
-      for (int64_t j0 = 0; j0 < nk; j0 += nr) {
-        kt.gemm_ukernel(head_dim, q + i0 * ld, ld, s.kpack.data() + (j0 / nr) * head_dim * nr, sc + j0, keys_nr,
-                        rows, std::min<int64_t>(nr, nk - j0), 0);
+      if (bf16) {
+        for (int64_t i = 0; i < rows; ++i) kt.bf16_row(q + (i0 + i) * ld, head_dim, dim_kp, qb + i * dim_kp);
+        for (int64_t j0 = 0; j0 < nk; j0 += nr) {
+          kt.gemm_bf16_ukernel(dim_kp, qb, dim_kp, words<uint16_t>(s.kpack) + (j0 / nr) * dim_kp * nr, sc + j0,
+                               keys_nr, rows, std::min<int64_t>(nr, nk - j0));
+        }
+      } else {
+        for (int64_t j0 = 0; j0 < nk; j0 += nr) {
+          kt.gemm_ukernel(head_dim, q + i0 * ld, ld, s.kpack.data() + (j0 / nr) * head_dim * nr, sc + j0, keys_nr,
+                          rows, std::min<int64_t>(nr, nk - j0), 0);
+        }
       }
       if (rel != nullptr) {
         relative_dots(kt, q + i0 * ld, ld, rows, *rel->table, rel_col0, rel_width, s.qe.data());
@@ -123,6 +155,7 @@ void attention(const KernelTable& kt, const float* qkv, const AttentionSegment* 
       for (int64_t i = 0; i < rows; ++i) {
         float* row = sc + i * keys_nr;
         kt.softmax_scaled(row, nk, scale, mask);
+        if (bf16) kt.bf16_row(row, nk, nk_kp, qb + i * nk_kp);
         if (probs != nullptr) {
           const int64_t qpos = pos_of(g.row_begin + i0 + i);
           float* dst = probs + ((b * heads + h) * seq + qpos) * seq;
@@ -135,8 +168,13 @@ void attention(const KernelTable& kt, const float* qkv, const AttentionSegment* 
       }
       float* out = ctx + (g.row_begin + i0) * hidden + h * head_dim;
       for (int64_t j0 = 0; j0 < head_dim; j0 += pv_nr) {
-        pv_ukernel(nk, sc, keys_nr, s.vpack.data() + (j0 / pv_nr) * nk * pv_nr, out + j0, hidden, rows,
-                   std::min<int64_t>(pv_nr, head_dim - j0), 0);
+        if (bf16) {
+          pv_bf16(nk_kp, qb, nk_kp, words<uint16_t>(s.vpack) + (j0 / pv_nr) * nk_kp * pv_nr, out + j0, hidden, rows,
+                  std::min<int64_t>(pv_nr, head_dim - j0));
+        } else {
+          pv_ukernel(nk, sc, keys_nr, s.vpack.data() + (j0 / pv_nr) * nk * pv_nr, out + j0, hidden, rows,
+                     std::min<int64_t>(pv_nr, head_dim - j0), 0);
+        }
       }
     }
   });

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 
 namespace bertcore {
 
@@ -39,6 +40,44 @@ inline void pack_b_rows(const float* src, int64_t ld, int64_t cols, int64_t k, i
       for (; c < nr; ++c) dst[p * nr + c] = 0.0f;
     }
     dst += k * nr;
+  }
+}
+
+// The bf16 tile's B layout (KernelTable::gemm_bf16_ukernel) from bf16 bits: panel j holds per pair g of K
+// steps nr 32-bit lanes, lane c = steps 2g (low half) and 2g + 1 (high half) of column j*nr + c; columns past
+// `cols` are zero. kp (even) steps per panel.
+
+// Columns are rows of src, kp steps each (K^T): lane = the 32-bit word at src[(j*nr + c) * ld + 2g].
+inline void pack_bf16_transposed(const uint16_t* src, int64_t ld, int64_t cols, int64_t kp, int nr, uint32_t* dst) {
+  for (int64_t j0 = 0; j0 < cols; j0 += nr) {
+    const int64_t w = std::min<int64_t>(nr, cols - j0);
+    for (int64_t c = 0; c < w; ++c) {
+      const uint16_t* row = src + (j0 + c) * ld;
+      for (int64_t g = 0; g < kp / 2; ++g) std::memcpy(dst + g * nr + c, row + 2 * g, sizeof(uint32_t));
+    }
+    for (int64_t g = 0; w < nr && g < kp / 2; ++g) std::fill(dst + g * nr + w, dst + (g + 1) * nr, 0u);
+    dst += kp / 2 * nr;
+  }
+}
+
+// Columns are columns of src, steps its rows (V): lane = src[2g][col] | src[2g + 1][col] << 16, rows at or past
+// `rows` read as zero.
+inline void pack_bf16_rows(const uint16_t* src, int64_t ld, int64_t rows, int64_t cols, int64_t kp, int nr,
+                           uint32_t* dst) {
+  for (int64_t j0 = 0; j0 < cols; j0 += nr) {
+    const int64_t w = std::min<int64_t>(nr, cols - j0);
+    for (int64_t g = 0; g < kp / 2; ++g) {
+      const uint16_t* lo = src + 2 * g * ld + j0;
+      uint32_t* d = dst + g * nr;
+      int64_t c = 0;
+      if (2 * g + 1 < rows) {
+        for (; c < w; ++c) d[c] = lo[c] | static_cast<uint32_t>(lo[ld + c]) << 16;
+      } else if (2 * g < rows) {
+        for (; c < w; ++c) d[c] = lo[c];
+      }
+      std::fill(d + c, d + nr, 0u);
+    }
+    dst += kp / 2 * nr;
   }
 }
 
