@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <vector>
 #include <stdexcept>
 #include <string>
@@ -137,6 +138,15 @@ void unpack_linear(const PackedLinear& w, float* weight) {
 
 namespace {
 
+// Asks for the cache lines of a rows x n block (row i at p + i * ld) ahead of its use: the epilogue's residual
+// tile, whose rows are a layer's width apart, a stride the hardware prefetchers do not follow across pages.
+inline void prefetch_block(const float* p, int64_t ld, int64_t rows, int64_t n) {
+  for (int64_t i = 0; i < rows; ++i) {
+    for (int64_t j = 0; j < n; j += 16) __builtin_prefetch(p + i * ld + j, 0, 3);
+    __builtin_prefetch(p + i * ld + n - 1, 0, 3);
+  }
+}
+
 // bf16 and int8 layers: x converted per call (rows in parallel), then the whole K per register tile; the work
 // units and the epilogue are the fp32 path's.
 void linear_lowp(const KernelTable& kt, const float* x, int64_t m, int64_t ldx, const PackedLinear& w, float* y,
@@ -144,37 +154,32 @@ void linear_lowp(const KernelTable& kt, const float* x, int64_t m, int64_t ldx, 
   const int64_t n = w.n, k = w.k, kp = w.kp;
   const int mr = kt.lowp_mr, nr = kt.gemm_nr;
   const bool bf16 = w.type == WeightType::kBF16;
-  std::vector<uint16_t> xb;
-  std::vector<int8_t> xq;
-  std::vector<float> xs;
   const int ko = bf16 ? 0 : w.outliers;
-  std::vector<int32_t> oidx(static_cast<size_t>(m * ko));
-  std::vector<float> oval(static_cast<size_t>(m * ko));
-  if (bf16) {
-    xb.resize(static_cast<size_t>(m * kp));
-  } else {
-    xq.resize(static_cast<size_t>(m * kp));
-    xs.resize(static_cast<size_t>(m));
-  }
+  // Every element is written before it is read: no zero fill of megabytes per call.
+  std::unique_ptr<uint16_t[]> xb(bf16 ? new uint16_t[static_cast<size_t>(m * kp)] : nullptr);
+  std::unique_ptr<int8_t[]> xq(bf16 ? nullptr : new int8_t[static_cast<size_t>(m * kp)]);
+  std::unique_ptr<float[]> xs(bf16 ? nullptr : new float[static_cast<size_t>(m)]);
+  std::unique_ptr<int32_t[]> oidx(new int32_t[static_cast<size_t>(m * ko)]);
+  std::unique_ptr<float[]> oval(new float[static_cast<size_t>(m * ko)]);
   parallel_for(m, num_threads, threads_for_elements(m * k, num_threads), [&](int64_t begin, int64_t end) {
     if (!bf16 && ko > 0) {
       std::vector<float> row(static_cast<size_t>(k));
       for (int64_t i = begin; i < end; ++i) {
-        int32_t* idx = oidx.data() + i * ko;
-        float* val = oval.data() + i * ko;
+        int32_t* idx = oidx.get() + i * ko;
+        float* val = oval.get() + i * ko;
         const int filled = kt.largest_inputs(x + i * ldx, k, ko, idx, val);
         std::memcpy(row.data(), x + i * ldx, static_cast<size_t>(k) * sizeof(float));
         for (int o = 0; o < filled; ++o) row[idx[o]] = 0.0f;
-        quantize_rows(kt, row.data(), 1, k, k, kp, kt.i8_unsigned_a, xq.data() + i * kp, xs.data() + i);
+        quantize_rows(kt, row.data(), 1, k, k, kp, kt.i8_unsigned_a, xq.get() + i * kp, xs.get() + i);
       }
       return;
     }
     if (!bf16) {
-      quantize_rows(kt, x + begin * ldx, end - begin, k, ldx, kp, kt.i8_unsigned_a, xq.data() + begin * kp,
-                    xs.data() + begin);
+      quantize_rows(kt, x + begin * ldx, end - begin, k, ldx, kp, kt.i8_unsigned_a, xq.get() + begin * kp,
+                    xs.get() + begin);
       return;
     }
-    for (int64_t i = begin; i < end; ++i) kt.bf16_row(x + i * ldx, k, kp, xb.data() + i * kp);
+    for (int64_t i = begin; i < end; ++i) kt.bf16_row(x + i * ldx, k, kp, xb.get() + i * kp);
   });
   const Blocks b = plan_blocks(kt, m, n, num_threads);
   const float* bias = w.bias.size() > 0 ? w.bias.data() : nullptr;
@@ -187,14 +192,15 @@ void linear_lowp(const KernelTable& kt, const float* x, int64_t m, int64_t ldx, 
       for (int64_t ir = 0; ir < rows; ir += mr) {
         const int64_t r = i0 + ir, mrows = std::min<int64_t>(mr, rows - ir);
         float* c = y + r * ldy + col;
+        if (residual != nullptr) prefetch_block(residual + r * ldr + col, ldr, mrows, ncols);
         if (bf16) {
-          kt.gemm_bf16_ukernel(kp, xb.data() + r * kp, kp, w.panel_bf16(col / nr), c, ldy, mrows, ncols);
+          kt.gemm_bf16_ukernel(kp, xb.get() + r * kp, kp, w.panel_bf16(col / nr), c, ldy, mrows, ncols);
         } else {
-          kt.gemm_i8_ukernel(kp, xq.data() + r * kp, kp, w.panel_i8(col / nr), xs.data() + r,
+          kt.gemm_i8_ukernel(kp, xq.get() + r * kp, kp, w.panel_i8(col / nr), xs.get() + r,
                              w.scales.data() + col, w.comp.data() + col, c, ldy, mrows, ncols);
           if (ko > 0) {
-            kt.i8_outliers(w.panel_i8(col / nr), w.scales.data() + col, oidx.data() + r * ko,
-                           oval.data() + r * ko, ko, c, ldy, mrows, ncols);
+            kt.i8_outliers(w.panel_i8(col / nr), w.scales.data() + col, oidx.get() + r * ko,
+                           oval.get() + r * ko, ko, c, ldy, mrows, ncols);
           }
         }
         if (epilogue) {
@@ -234,6 +240,7 @@ void linear(const KernelTable& kt, const float* x, int64_t m, int64_t ldx, const
   // are read in place.
   auto tile = [&](int64_t r, int64_t mrows, int64_t col, int64_t ncols, int64_t pc, int64_t kc, bool last) {
     float* c = y + r * ldy + col;
+    if (last && residual != nullptr) prefetch_block(residual + r * ldr + col, ldr, mrows, ncols);
     kt.gemm_ukernel(kc, x + r * ldx + pc, ldx, w.panel(col / nr) + pc * nr, c, ldy, mrows, ncols, pc > 0 ? 1 : 0);
     if (last && epilogue) {
       kt.bias_act_residual(c, ldy, mrows, ncols, bias != nullptr ? bias + col : nullptr,
