@@ -74,6 +74,31 @@ FloatArray linear_op(const FloatArray& x, const PackedLinear& w, const std::stri
   return y;
 }
 
+// Two bf16 layers chained as the encoder runs its FFN (linear_bf16_out, then linear_bf16_in): the bf16 bits in
+// between, rows padded to the second layer's kp, and the second layer's output (+ residual).
+py::tuple linear_bf16_chain_op(const FloatArray& x, const PackedLinear& first, const PackedLinear& second,
+                               const std::string& act, const std::optional<FloatArray>& residual, int num_threads) {
+  require_ndim(x, 2, "x");
+  if (x.shape(1) != first.k || second.k != first.n || second.isa != first.isa) {
+    throw std::invalid_argument("x, first and second must chain: x [m, first.in], second.in == first.out, one isa");
+  }
+  const int64_t m = x.shape(0);
+  if (residual) require_shape(*residual, {m, second.n}, "residual");
+  const Activation a = parse_activation(act);
+  const KernelTable& kt = kernels_for(first.isa);
+  Uint16Array mid({m, second.kp});
+  FloatArray y({m, second.n});
+  const float* xp = x.data();
+  const float* rp = residual ? residual->data() : nullptr;
+  uint16_t* mp = mid.mutable_data();
+  float* yp = y.mutable_data();
+  run_without_gil([&] {
+    linear_bf16_out(kt, xp, m, first.k, first, mp, second.kp, a, num_threads);
+    linear_bf16_in(kt, mp, m, second.kp, second, yp, second.n, Activation::kIdentity, rp, second.n, num_threads);
+  });
+  return py::make_tuple(mid, y);
+}
+
 FloatArray layer_norm_op(const FloatArray& x, const FloatArray& gamma, const FloatArray& beta, float eps,
                          const std::string& isa, int num_threads) {
   require_ndim(x, 2, "x");
@@ -275,6 +300,9 @@ void register_ops(py::module_& m) {
         "float32 -> bfloat16 bits, rounded to nearest even (a NaN stays a quiet NaN).");
   m.def("linear", &linear_op, py::arg("x").noconvert(), py::arg("weight"), py::arg("activation") = "identity",
         py::arg("residual").noconvert() = py::none(), py::arg("num_threads") = 1);
+  m.def("linear_bf16_chain", &linear_bf16_chain_op, py::arg("x").noconvert(), py::arg("first"), py::arg("second"),
+        py::arg("activation") = "identity", py::arg("residual").noconvert() = py::none(), py::arg("num_threads") = 1,
+        "Two bf16 layers through bf16 activations, as the encoder's FFN: (the bits in between, the output).");
   m.def("layer_norm", &layer_norm_op, py::arg("x").noconvert(), py::arg("gamma").noconvert(),
         py::arg("beta").noconvert(), py::arg("eps"), py::arg("isa") = "", py::arg("num_threads") = 1);
   m.def("activation", &activation_op, py::arg("x").noconvert(), py::arg("name"), py::arg("isa") = "",

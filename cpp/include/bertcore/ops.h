@@ -61,6 +61,16 @@ void quantize_rows(const KernelTable& kt, const float* x, int64_t m, int64_t k, 
 void linear(const KernelTable& kt, const float* x, int64_t m, int64_t ldx, const PackedLinear& w, float* y,
             int64_t ldy, Activation act, const float* residual, int64_t ldr, int num_threads);
 
+// Two bf16 layers chained through bf16 activations, which the second layer would round its input to anyway:
+// linear_bf16_out writes y = act(x · W^T + b) as bf16 bits (bf16_bits_of), rows ldy apart, each padded with
+// zeros to round_up(n, 4), the kp of a layer with n inputs; linear_bf16_in is linear() with x given as such
+// rows of w.kp bits. Both give the bits linear() then a conversion would. w must be bf16 (else
+// std::invalid_argument); linear_bf16_out takes no residual.
+void linear_bf16_out(const KernelTable& kt, const float* x, int64_t m, int64_t ldx, const PackedLinear& w,
+                     uint16_t* y, int64_t ldy, Activation act, int num_threads);
+void linear_bf16_in(const KernelTable& kt, const uint16_t* x, int64_t m, int64_t ldx, const PackedLinear& w,
+                    float* y, int64_t ldy, Activation act, const float* residual, int64_t ldr, int num_threads);
+
 // Row-wise layer norm over rows x n, in place allowed.
 void layer_norm_rows(const KernelTable& kt, const float* x, float* y, int64_t rows, int64_t n, const float* gamma,
                      const float* beta, float eps, int num_threads);

@@ -289,8 +289,17 @@ void Encoder::forward(const TokenBatch& tk, const EncoderOutputs& out, int num_t
               c.attention_bf16, c.relative_attention != 0 ? &rel : nullptr);
     linear(kt, ctx_.data(), t, h, *l.attn_out, tmp, h, Activation::kIdentity, x, h, num_threads);
     layer_norm_rows(kt, tmp, tmp, t, h, l.ln1_gamma.data(), l.ln1_beta.data(), c.eps, num_threads);
-    linear(kt, tmp, t, h, *l.ffn_in, ffn_.data(), inter, c.act, nullptr, 0, num_threads);
-    linear(kt, ffn_.data(), t, inter, *l.ffn_out, x, h, Activation::kIdentity, tmp, h, num_threads);
+    const int64_t ffn_kp = l.ffn_out->kp;
+    if (l.ffn_in->type == WeightType::kBF16 && l.ffn_out->type == WeightType::kBF16 && ffn_kp <= 2 * inter) {
+      // The FFN's widest activations stay bf16 between its layers (ffn_ holds them as bits): no fp32 round
+      // trip through memory, no conversion pass.
+      uint16_t* mid = reinterpret_cast<uint16_t*>(ffn_.data());
+      linear_bf16_out(kt, tmp, t, h, *l.ffn_in, mid, ffn_kp, c.act, num_threads);
+      linear_bf16_in(kt, mid, t, ffn_kp, *l.ffn_out, x, h, Activation::kIdentity, tmp, h, num_threads);
+    } else {
+      linear(kt, tmp, t, h, *l.ffn_in, ffn_.data(), inter, c.act, nullptr, 0, num_threads);
+      linear(kt, ffn_.data(), t, inter, *l.ffn_out, x, h, Activation::kIdentity, tmp, h, num_threads);
+    }
     layer_norm_rows(kt, x, x, t, h, l.ln2_gamma.data(), l.ln2_beta.data(), c.eps, num_threads);
     if (!out.hidden_states.empty()) scatter_rows(tk, x, out.hidden_states[li + 1]);
   }

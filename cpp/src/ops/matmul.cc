@@ -147,85 +147,140 @@ inline void prefetch_block(const float* p, int64_t ld, int64_t rows, int64_t n) 
   }
 }
 
-// bf16 and int8 layers: x converted per call (rows in parallel), then the whole K per register tile; the work
-// units and the epilogue are the fp32 path's.
-void linear_lowp(const KernelTable& kt, const float* x, int64_t m, int64_t ldx, const PackedLinear& w, float* y,
-                 int64_t ldy, Activation act, const float* residual, int64_t ldr, int num_threads) {
+// The rows a low-precision layer reads and writes: fp32, or bf16 bits when two bf16 layers are chained
+// (linear_bf16_out / linear_bf16_in).
+struct LowpRows {
+  const float* x = nullptr;
+  const uint16_t* xb = nullptr;  // instead of x: rows of kp bits, already converted
+  int64_t ldx = 0;
+  float* y = nullptr;
+  uint16_t* yb = nullptr;  // instead of y: rows of round_up(n, 4) bits, zero past n
+  int64_t ldy = 0;
+};
+
+// bf16 and int8 layers: x converted per call (rows in parallel) unless given as bf16, then the whole K per
+// register tile; the work units and the epilogue are the fp32 path's. A bf16 output is the epilogue's fp32
+// tile rounded.
+void linear_lowp(const KernelTable& kt, const LowpRows& io, int64_t m, const PackedLinear& w, Activation act,
+                 const float* residual, int64_t ldr, int num_threads) {
   const int64_t n = w.n, k = w.k, kp = w.kp;
   const int mr = kt.lowp_mr, nr = kt.gemm_nr;
   const bool bf16 = w.type == WeightType::kBF16;
   const int ko = bf16 ? 0 : w.outliers;
+  const float* x = io.x;
+  const int64_t ldx = io.ldx;
   // Every element is written before it is read: no zero fill of megabytes per call.
-  std::unique_ptr<uint16_t[]> xb(bf16 ? new uint16_t[static_cast<size_t>(m * kp)] : nullptr);
+  std::unique_ptr<uint16_t[]> xb(bf16 && io.xb == nullptr ? new uint16_t[static_cast<size_t>(m * kp)] : nullptr);
   std::unique_ptr<int8_t[]> xq(bf16 ? nullptr : new int8_t[static_cast<size_t>(m * kp)]);
   std::unique_ptr<float[]> xs(bf16 ? nullptr : new float[static_cast<size_t>(m)]);
   std::unique_ptr<int32_t[]> oidx(new int32_t[static_cast<size_t>(m * ko)]);
   std::unique_ptr<float[]> oval(new float[static_cast<size_t>(m * ko)]);
-  parallel_for(m, num_threads, threads_for_elements(m * k, num_threads), [&](int64_t begin, int64_t end) {
-    if (!bf16 && ko > 0) {
-      std::vector<float> row(static_cast<size_t>(k));
-      for (int64_t i = begin; i < end; ++i) {
-        int32_t* idx = oidx.get() + i * ko;
-        float* val = oval.get() + i * ko;
-        const int filled = kt.largest_inputs(x + i * ldx, k, ko, idx, val);
-        std::memcpy(row.data(), x + i * ldx, static_cast<size_t>(k) * sizeof(float));
-        for (int o = 0; o < filled; ++o) row[idx[o]] = 0.0f;
-        quantize_rows(kt, row.data(), 1, k, k, kp, kt.i8_unsigned_a, xq.get() + i * kp, xs.get() + i);
+  if (io.xb == nullptr) {
+    parallel_for(m, num_threads, threads_for_elements(m * k, num_threads), [&](int64_t begin, int64_t end) {
+      if (!bf16 && ko > 0) {
+        std::vector<float> row(static_cast<size_t>(k));
+        for (int64_t i = begin; i < end; ++i) {
+          int32_t* idx = oidx.get() + i * ko;
+          float* val = oval.get() + i * ko;
+          const int filled = kt.largest_inputs(x + i * ldx, k, ko, idx, val);
+          std::memcpy(row.data(), x + i * ldx, static_cast<size_t>(k) * sizeof(float));
+          for (int o = 0; o < filled; ++o) row[idx[o]] = 0.0f;
+          quantize_rows(kt, row.data(), 1, k, k, kp, kt.i8_unsigned_a, xq.get() + i * kp, xs.get() + i);
+        }
+        return;
       }
-      return;
-    }
-    if (!bf16) {
-      quantize_rows(kt, x + begin * ldx, end - begin, k, ldx, kp, kt.i8_unsigned_a, xq.get() + begin * kp,
-                    xs.get() + begin);
-      return;
-    }
-    for (int64_t i = begin; i < end; ++i) kt.bf16_row(x + i * ldx, k, kp, xb.get() + i * kp);
-  });
+      if (!bf16) {
+        quantize_rows(kt, x + begin * ldx, end - begin, k, ldx, kp, kt.i8_unsigned_a, xq.get() + begin * kp,
+                      xs.get() + begin);
+        return;
+      }
+      for (int64_t i = begin; i < end; ++i) kt.bf16_row(x + i * ldx, k, kp, xb.get() + i * kp);
+    });
+  }
+  const uint16_t* a16 = io.xb != nullptr ? io.xb : xb.get();
+  const int64_t lda16 = io.xb != nullptr ? io.ldx : kp;
   const Blocks b = plan_blocks(kt, m, n, num_threads);
   const float* bias = w.bias.size() > 0 ? w.bias.data() : nullptr;
   const bool epilogue = bias != nullptr || act != Activation::kIdentity || residual != nullptr;
+  const int64_t n_kp = round_up(n, kLowpGroup);
   parallel_for_dynamic(b.mblocks * b.nblocks, num_threads, [&](int64_t unit) {
     const int64_t i0 = (unit / b.nblocks) * b.mc, rows = std::min(b.mc, m - i0);
     const int64_t j0 = (unit % b.nblocks) * b.nc, cols = std::min(b.nc, n - j0);
+    std::vector<float> tile(io.yb != nullptr ? static_cast<size_t>(mr * nr) : 0);
     for (int64_t jr = 0; jr < cols; jr += nr) {
       const int64_t col = j0 + jr, ncols = std::min<int64_t>(nr, cols - jr);
       for (int64_t ir = 0; ir < rows; ir += mr) {
         const int64_t r = i0 + ir, mrows = std::min<int64_t>(mr, rows - ir);
-        float* c = y + r * ldy + col;
+        float* c = io.yb != nullptr ? tile.data() : io.y + r * io.ldy + col;
+        const int64_t ldc = io.yb != nullptr ? nr : io.ldy;
         if (residual != nullptr) prefetch_block(residual + r * ldr + col, ldr, mrows, ncols);
         if (bf16) {
-          kt.gemm_bf16_ukernel(kp, xb.get() + r * kp, kp, w.panel_bf16(col / nr), c, ldy, mrows, ncols);
+          kt.gemm_bf16_ukernel(kp, a16 + r * lda16, lda16, w.panel_bf16(col / nr), c, ldc, mrows, ncols);
         } else {
           kt.gemm_i8_ukernel(kp, xq.get() + r * kp, kp, w.panel_i8(col / nr), xs.get() + r,
-                             w.scales.data() + col, w.comp.data() + col, c, ldy, mrows, ncols);
+                             w.scales.data() + col, w.comp.data() + col, c, ldc, mrows, ncols);
           if (ko > 0) {
             kt.i8_outliers(w.panel_i8(col / nr), w.scales.data() + col, oidx.get() + r * ko,
-                           oval.get() + r * ko, ko, c, ldy, mrows, ncols);
+                           oval.get() + r * ko, ko, c, ldc, mrows, ncols);
           }
         }
         if (epilogue) {
-          kt.bias_act_residual(c, ldy, mrows, ncols, bias != nullptr ? bias + col : nullptr,
+          kt.bias_act_residual(c, ldc, mrows, ncols, bias != nullptr ? bias + col : nullptr,
                                residual != nullptr ? residual + r * ldr + col : nullptr, ldr, act);
+        }
+        if (io.yb != nullptr) {
+          // The last panel also writes the zeros that pad each row to the next layer's K groups.
+          const int64_t width = col + ncols == n ? n_kp - col : ncols;
+          for (int64_t i = 0; i < mrows; ++i) kt.bf16_row(c + i * nr, ncols, width, io.yb + (r + i) * io.ldy + col);
         }
       }
     }
   });
 }
 
-}  // namespace
-
-void linear(const KernelTable& kt, const float* x, int64_t m, int64_t ldx, const PackedLinear& w, float* y,
-            int64_t ldy, Activation act, const float* residual, int64_t ldr, int num_threads) {
+// What every linear entry point checks: the packing matches the kernels, and rows of x (row_x values), y
+// (row_y) and the residual (n) fit their leading dimensions.
+void check_linear_call(const KernelTable& kt, const PackedLinear& w, int64_t ldx, int64_t row_x, int64_t ldy,
+                       int64_t row_y, const float* residual, int64_t ldr) {
   if (w.isa != kt.isa || w.nr != kt.gemm_nr) {
     throw std::invalid_argument(std::string("weights were packed for '") + isa_name(w.isa) +
                                 "' but the kernels in use are '" + isa_name(kt.isa) + "'");
   }
-  if (m <= 0) return;
-  if (ldx < w.k || ldy < w.n || (residual != nullptr && ldr < w.n)) {
+  if (ldx < row_x || ldy < row_y || (residual != nullptr && ldr < w.n)) {
     throw std::invalid_argument("linear: a leading dimension is smaller than the row length");
   }
+}
+
+}  // namespace
+
+void linear_bf16_out(const KernelTable& kt, const float* x, int64_t m, int64_t ldx, const PackedLinear& w,
+                     uint16_t* y, int64_t ldy, Activation act, int num_threads) {
+  if (w.type != WeightType::kBF16) throw std::invalid_argument("linear_bf16_out needs bf16 weights");
+  check_linear_call(kt, w, ldx, w.k, ldy, round_up(w.n, kLowpGroup), nullptr, 0);
+  if (m <= 0) return;
+  LowpRows io;
+  io.x = x, io.ldx = ldx, io.yb = y, io.ldy = ldy;
+  linear_lowp(kt, io, m, w, act, nullptr, 0, num_threads);
+}
+
+void linear_bf16_in(const KernelTable& kt, const uint16_t* x, int64_t m, int64_t ldx, const PackedLinear& w,
+                    float* y, int64_t ldy, Activation act, const float* residual, int64_t ldr, int num_threads) {
+  if (w.type != WeightType::kBF16) throw std::invalid_argument("linear_bf16_in needs bf16 weights");
+  check_linear_call(kt, w, ldx, w.kp, ldy, w.n, residual, ldr);
+  if (m <= 0) return;
+  LowpRows io;
+  io.xb = x, io.ldx = ldx, io.y = y, io.ldy = ldy;
+  linear_lowp(kt, io, m, w, act, residual, ldr, num_threads);
+}
+
+void linear(const KernelTable& kt, const float* x, int64_t m, int64_t ldx, const PackedLinear& w, float* y,
+            int64_t ldy, Activation act, const float* residual, int64_t ldr, int num_threads) {
+  check_linear_call(kt, w, ldx, w.k, ldy, w.n, residual, ldr);
+  if (m <= 0) return;
   if (w.type != WeightType::kF32) {
-    linear_lowp(kt, x, m, ldx, w, y, ldy, act, residual, ldr, num_threads);
+    LowpRows io;
+    io.x = x, io.ldx = ldx, io.y = y, io.ldy = ldy;
+    linear_lowp(kt, io, m, w, act, residual, ldr, num_threads);
     return;
   }
   const int64_t n = w.n, k = w.k;
