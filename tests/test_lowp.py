@@ -244,16 +244,18 @@ def test_attention_dtype_is_checked() -> None:
         _core.attention(qkv, 1, 4, 2, mask, 1.0, dtype="int8")
 
 
+@pytest.mark.parametrize("first_dtype", ["bfloat16", "int8"])
 @pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
-def test_bf16_layers_chained_through_bf16(shape: Tuple[int, int, int], isa: str) -> None:
-    """The encoder's bf16 FFN keeps its activations in bf16 between its two layers: the same bits as the first
-    layer's fp32 output rounded (zeros padding each row to a K group of 4), and the same output as running
-    the second layer on that fp32 output."""
+def test_layers_chained_through_bf16(shape: Tuple[int, int, int], first_dtype: str, isa: str) -> None:
+    """Low-precision layers hand on bf16 activations (the encoder's bf16 FFN; the int8 and bf16 query/key/value
+    projection into attention): the same bits as the first layer's fp32 output rounded (zeros padding each row
+    to a K group of 4), and the same output as running the second layer on that fp32 output."""
     m, k, n = shape
     x, w1, b1 = _operands(np.random.default_rng(k * 7 + n), m, k, n)
     w2 = (np.random.default_rng(n).standard_normal((k, n)) * 0.3).astype(np.float32)
     residual = np.random.default_rng(m).standard_normal((m, k)).astype(np.float32)
-    first = _core.PackedLinear(w1, b1, isa=isa, dtype="bfloat16")
+    outliers = min(4, k) if first_dtype == "int8" else 0
+    first = _core.PackedLinear(w1, b1, isa=isa, dtype=first_dtype, outliers=outliers)
     second = _core.PackedLinear(w2, b1[:k] if n >= k else None, isa=isa, dtype="bfloat16")
     for threads in (1, 2):
         mid, out = _core.linear_bf16_chain(x, first, second, "gelu", residual, num_threads=threads)
@@ -266,9 +268,10 @@ def test_bf16_layers_chained_through_bf16(shape: Tuple[int, int, int], isa: str)
         )
     with pytest.raises(ValueError, match="must chain"):
         _core.linear_bf16_chain(np.zeros((m, k + 1), np.float32), first, second)
-    fp32 = _core.PackedLinear(w2, isa=isa)
-    with pytest.raises(ValueError, match="needs bf16 weights"):
-        _core.linear_bf16_chain(x, first, fp32)
+    with pytest.raises(ValueError, match="linear_bf16_in needs bf16 weights"):
+        _core.linear_bf16_chain(x, first, _core.PackedLinear(w2, isa=isa))
+    with pytest.raises(ValueError, match="linear_bf16_out needs bf16 or int8 weights"):
+        _core.linear_bf16_chain(x, _core.PackedLinear(w1, isa=isa), second)
 
 
 @pytest.mark.parametrize("dtype", ["int8", "bfloat16"])

@@ -74,8 +74,9 @@ FloatArray linear_op(const FloatArray& x, const PackedLinear& w, const std::stri
   return y;
 }
 
-// Two bf16 layers chained as the encoder runs its FFN (linear_bf16_out, then linear_bf16_in): the bf16 bits in
-// between, rows padded to the second layer's kp, and the second layer's output (+ residual).
+// A bf16 or int8 layer chained into a bf16 one as the encoder chains them (linear_bf16_out, then
+// linear_bf16_in): the bf16 bits in between, rows padded to the second layer's kp, and the second layer's
+// output (+ residual).
 py::tuple linear_bf16_chain_op(const FloatArray& x, const PackedLinear& first, const PackedLinear& second,
                                const std::string& act, const std::optional<FloatArray>& residual, int num_threads) {
   require_ndim(x, 2, "x");
@@ -163,7 +164,15 @@ py::tuple attention_op(const FloatArray& qkv, int64_t batch, int64_t seq, int64_
   std::vector<AttentionSegment> segments(static_cast<size_t>(batch));
   for (int64_t b = 0; b < batch; ++b) segments[b] = AttentionSegment{b * seq, seq, b * seq, seq};
   run_without_gil([&] {
-    attention(kt, qp, segments.data(), batch, heads, head_dim, mp, scale, cp, pp, seq, nullptr, num_threads, bf16);
+    if (bf16) {
+      const int64_t ld = 3 * hidden;
+      std::vector<uint16_t> bits(static_cast<size_t>(batch * seq * ld));
+      for (int64_t r = 0; r < batch * seq; ++r) kt.bf16_row(qp + r * ld, ld, ld, bits.data() + r * ld);
+      attention_bf16(kt, bits.data(), ld, segments.data(), batch, heads, head_dim, mp, scale, cp, pp, seq, nullptr,
+                     num_threads);
+    } else {
+      attention(kt, qp, segments.data(), batch, heads, head_dim, mp, scale, cp, pp, seq, nullptr, num_threads);
+    }
   });
   return py::make_tuple(ctx, probs_obj);
 }
@@ -302,7 +311,7 @@ void register_ops(py::module_& m) {
         py::arg("residual").noconvert() = py::none(), py::arg("num_threads") = 1);
   m.def("linear_bf16_chain", &linear_bf16_chain_op, py::arg("x").noconvert(), py::arg("first"), py::arg("second"),
         py::arg("activation") = "identity", py::arg("residual").noconvert() = py::none(), py::arg("num_threads") = 1,
-        "Two bf16 layers through bf16 activations, as the encoder's FFN: (the bits in between, the output).");
+        "A bf16 or int8 layer into a bf16 one through bf16 activations: (the bits in between, the output).");
   m.def("layer_norm", &layer_norm_op, py::arg("x").noconvert(), py::arg("gamma").noconvert(),
         py::arg("beta").noconvert(), py::arg("eps"), py::arg("isa") = "", py::arg("num_threads") = 1);
   m.def("activation", &activation_op, py::arg("x").noconvert(), py::arg("name"), py::arg("isa") = "",

@@ -64,7 +64,8 @@ void linear(const KernelTable& kt, const float* x, int64_t m, int64_t ldx, const
 // Two bf16 layers chained through bf16 activations, which the second layer would round its input to anyway:
 // linear_bf16_out writes y = act(x · W^T + b) as bf16 bits (bf16_bits_of), rows ldy apart, each padded with
 // zeros to round_up(n, 4), the kp of a layer with n inputs; linear_bf16_in is linear() with x given as such
-// rows of w.kp bits. Both give the bits linear() then a conversion would. w must be bf16 (else
+// rows of w.kp bits. Both give the bits linear() then a conversion would. linear_bf16_out also takes int8
+// weights (the query/key/value projection feeding attention_bf16), linear_bf16_in bf16 ones only (else
 // std::invalid_argument); linear_bf16_out takes no residual.
 void linear_bf16_out(const KernelTable& kt, const float* x, int64_t m, int64_t ldx, const PackedLinear& w,
                      uint16_t* y, int64_t ldy, Activation act, int num_threads);
@@ -130,12 +131,17 @@ struct RelativePositions {
 // for masked ones); ctx is [rows][hidden]. probs, when not null, receives P as [batch][heads][seq][seq] at the
 // positions row_pos gives (row_pos[r] = position of row r in its sequence; null = row - row_begin); entries
 // for rows or keys not computed are left as they are.
-// bf16: Q·K^T and P·V on the bf16 tile, with Q, K, V and P rounded to bf16 (bf16_bits_of) and fp32
-// accumulation; the scores, softmax, probs and relative terms stay fp32.
 // rel, when not null, adds relative position scores (see RelativePositions); it needs seq <= max_positions.
 void attention(const KernelTable& kt, const float* qkv, const AttentionSegment* segments, int64_t batch,
                int64_t heads, int64_t head_dim, const float* key_mask_add, float scale, float* ctx, float* probs,
-               int64_t seq, const int64_t* row_pos, int num_threads, bool bf16,
-               const RelativePositions* rel = nullptr);
+               int64_t seq, const int64_t* row_pos, int num_threads, const RelativePositions* rel = nullptr);
+
+// The same with Q, K and V as bf16 bits (qkv's layout, rows ld apart): Q·K^T and P·V on the bf16 tile with
+// fp32 accumulation, P rounded to bf16 (bf16_bits_of) in between; the scores, softmax and probs stay fp32, and
+// the relative terms are fp32 products of the bf16 values.
+void attention_bf16(const KernelTable& kt, const uint16_t* qkv, int64_t ld, const AttentionSegment* segments,
+                    int64_t batch, int64_t heads, int64_t head_dim, const float* key_mask_add, float scale,
+                    float* ctx, float* probs, int64_t seq, const int64_t* row_pos, int num_threads,
+                    const RelativePositions* rel = nullptr);
 
 }  // namespace bertcore

@@ -84,6 +84,9 @@ Encoder::Encoder(const EncoderConfig& c, EncoderWeights weights, const KernelTab
     const EncoderLayer& l = weights_.layers[i];
     const std::string p = "layer " + std::to_string(i) + " ";
     check_linear(l.qkv, 3 * h, h, kt, p + "query/key/value");
+    if (c.attention_bf16 && l.qkv->type == WeightType::kF32) {
+      throw std::invalid_argument(p + "query/key/value: attention_bf16 needs bf16 or int8 weights");
+    }
     check_linear(l.attn_out, h, h, kt, p + "attention output dense");
     check_linear(l.ffn_in, c.intermediate, h, kt, p + "intermediate dense");
     check_linear(l.ffn_out, h, c.intermediate, kt, p + "output dense");
@@ -277,16 +280,25 @@ void Encoder::forward(const TokenBatch& tk, const EncoderOutputs& out, int num_t
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
   for (int64_t li = 0; li < c.layers; ++li) {
     const EncoderLayer& l = weights_.layers[li];
-    linear(kt, x, t, h, *l.qkv, qkv_.data(), 3 * h, Activation::kIdentity, nullptr, 0, num_threads);
     RelativePositions rel;
     if (c.relative_attention != 0) {
       rel.table = l.distance.get();
       rel.mode = c.relative_attention;
       rel.max_positions = c.max_positions;
     }
-    attention(kt, qkv_.data(), tk.segments, tk.batch, c.heads, head_dim, tk.key_mask_add, scale, ctx_.data(),
-              out.attentions.empty() ? nullptr : out.attentions[li], tk.seq, tk.row_pos, num_threads,
-              c.attention_bf16, c.relative_attention != 0 ? &rel : nullptr);
+    float* probs = out.attentions.empty() ? nullptr : out.attentions[li];
+    if (c.attention_bf16) {
+      // Q, K and V leave the projection as bf16 (qkv_ holds them as bits): half the bytes, no conversion pass.
+      uint16_t* qkv16 = reinterpret_cast<uint16_t*>(qkv_.data());
+      const int64_t ld16 = round_up(3 * h, 4);
+      linear_bf16_out(kt, x, t, h, *l.qkv, qkv16, ld16, Activation::kIdentity, num_threads);
+      attention_bf16(kt, qkv16, ld16, tk.segments, tk.batch, c.heads, head_dim, tk.key_mask_add, scale,
+                     ctx_.data(), probs, tk.seq, tk.row_pos, num_threads, c.relative_attention != 0 ? &rel : nullptr);
+    } else {
+      linear(kt, x, t, h, *l.qkv, qkv_.data(), 3 * h, Activation::kIdentity, nullptr, 0, num_threads);
+      attention(kt, qkv_.data(), tk.segments, tk.batch, c.heads, head_dim, tk.key_mask_add, scale, ctx_.data(),
+                probs, tk.seq, tk.row_pos, num_threads, c.relative_attention != 0 ? &rel : nullptr);
+    }
     linear(kt, ctx_.data(), t, h, *l.attn_out, tmp, h, Activation::kIdentity, x, h, num_threads);
     layer_norm_rows(kt, tmp, tmp, t, h, l.ln1_gamma.data(), l.ln1_beta.data(), c.eps, num_threads);
     const int64_t ffn_kp = l.ffn_out->kp;

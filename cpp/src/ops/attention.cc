@@ -4,9 +4,9 @@
 // are packed once into the microkernel's B layout; then, per block of MR query rows: scores = Q_blk · K^T
 // (k = head_dim), plus the relative position scores when asked for, each row scaled, masked and soft-maxed by
 // kt.softmax_scaled (in transformers' order: (q·k) * scale + mask), and ctx_blk = P_blk · V (k = keys, on the
-// narrow tile when it fits the head size better). With bf16 products, Q, K, V and P are rounded to bf16 and
-// both products run on the bf16 tile (fp32 accumulation); the scores, softmax and relative terms stay fp32.
-// Scratch lives in per-thread buffers that grow to the largest shape seen.
+// narrow tile when it fits the head size better). attention_bf16 takes Q, K and V as bf16 and runs both
+// products on the bf16 tile (fp32 accumulation), P rounded to bf16 in between; the scores and softmax stay
+// fp32. Scratch lives in per-thread buffers that grow to the largest shape seen.
 #include <algorithm>
 #include <cstring>
 #include <stdexcept>
@@ -19,7 +19,7 @@ namespace bertcore {
 namespace {
 
 struct AttentionScratch {
-  AlignedBuffer kpack, vpack, scores, qe, ke, bits;
+  AlignedBuffer kpack, vpack, scores, qe, ke, bits, wide;
 };
 
 // A float buffer's room as 16- or 32-bit words.
@@ -43,12 +43,23 @@ void relative_dots(const KernelTable& kt, const float* rows, int64_t ld, int64_t
   }
 }
 
-}  // namespace
+// count rows of n bf16 values (ld apart) widened to fp32 rows of n.
+void widen_rows(const uint16_t* src, int64_t ld, int64_t count, int64_t n, float* dst) {
+  for (int64_t i = 0; i < count; ++i) {
+    for (int64_t j = 0; j < n; ++j) {
+      const uint32_t u = static_cast<uint32_t>(src[i * ld + j]) << 16;
+      std::memcpy(dst + i * n + j, &u, sizeof u);
+    }
+  }
+}
 
-void attention(const KernelTable& kt, const float* qkv, const AttentionSegment* segments, int64_t batch,
-               int64_t heads, int64_t head_dim, const float* key_mask_add, float scale, float* ctx, float* probs,
-               int64_t seq, const int64_t* row_pos, int num_threads, bool bf16, const RelativePositions* rel) {
+// Both forms: fp32 Q, K, V in qkv (rows 3 hidden apart), or bf16 bits in qkv16 (rows ld16 apart).
+void attention_impl(const KernelTable& kt, const float* qkv, const uint16_t* qkv16, int64_t ld16,
+                    const AttentionSegment* segments, int64_t batch, int64_t heads, int64_t head_dim,
+                    const float* key_mask_add, float scale, float* ctx, float* probs, int64_t seq,
+                    const int64_t* row_pos, int num_threads, const RelativePositions* rel) {
   if (batch <= 0) return;
+  const bool bf16 = qkv16 != nullptr;
   if (rel != nullptr && (rel->table == nullptr || rel->mode < 1 || rel->mode > 2 || seq > rel->max_positions ||
                          rel->table->n != 2 * rel->max_positions - 1 || rel->table->k != head_dim ||
                          rel->table->nr != kt.gemm_nr)) {
@@ -85,9 +96,17 @@ void attention(const KernelTable& kt, const float* qkv, const AttentionSegment* 
     s.kpack.reserve(keys_nr * dim_kp);
     s.vpack.reserve(dim_nr * keys_kp);
     s.scores.reserve(static_cast<int64_t>(mr) * keys_nr);
-    const float* q = qkv + g.row_begin * ld + h * head_dim;
-    const float* k = qkv + g.key_begin * ld + hidden + h * head_dim;
-    const float* v = qkv + g.key_begin * ld + 2 * hidden + h * head_dim;
+    const float *q = nullptr, *k = nullptr, *v = nullptr;
+    const uint16_t *q16 = nullptr, *k16 = nullptr, *v16 = nullptr;
+    if (bf16) {
+      q16 = qkv16 + g.row_begin * ld16 + h * head_dim;
+      k16 = qkv16 + g.key_begin * ld16 + hidden + h * head_dim;
+      v16 = qkv16 + g.key_begin * ld16 + 2 * hidden + h * head_dim;
+    } else {
+      q = qkv + g.row_begin * ld + h * head_dim;
+      k = qkv + g.key_begin * ld + hidden + h * head_dim;
+      v = qkv + g.key_begin * ld + 2 * hidden + h * head_dim;
+    }
     const float* mask = key_mask_add != nullptr ? key_mask_add + g.key_begin : nullptr;
     if (nk <= 0) {
       // No keys at all: transformers' softmax over an all-masked row is uniform over the masked keys, which a
@@ -98,16 +117,12 @@ void attention(const KernelTable& kt, const float* qkv, const AttentionSegment* 
       return;
     }
     const int64_t nk_kp = round_up(nk, 4);
-    uint16_t* qb = nullptr;  // the block's Q rows as bf16, then its P rows
+    uint16_t* qb = nullptr;  // the block's Q rows, zero-padded to dim_kp, then its P rows
     if (bf16) {
-      // K and V as bf16 rows first (vector conversions), then rearranged into panels as 32-bit words.
-      s.bits.reserve(std::max(nk * dim_kp, static_cast<int64_t>(mr) * std::max(dim_kp, keys_kp)) / 2 + 1);
-      uint16_t* rows16 = words<uint16_t>(s.bits);
-      for (int64_t j = 0; j < nk; ++j) kt.bf16_row(k + j * ld, head_dim, dim_kp, rows16 + j * dim_kp);
-      pack_bf16_transposed(rows16, dim_kp, nk, dim_kp, nr, words<uint32_t>(s.kpack));
-      for (int64_t j = 0; j < nk; ++j) kt.bf16_row(v + j * ld, head_dim, head_dim, rows16 + j * head_dim);
-      pack_bf16_rows(rows16, head_dim, nk, head_dim, nk_kp, pv_nr, words<uint32_t>(s.vpack));
-      qb = rows16;
+      s.bits.reserve(static_cast<int64_t>(mr) * std::max(dim_kp, keys_kp) / 2 + 1);
+      qb = words<uint16_t>(s.bits);
+      pack_bf16_transposed(k16, ld16, nk, head_dim, dim_kp, nr, words<uint32_t>(s.kpack));
+      pack_bf16_rows(v16, ld16, nk, head_dim, nk_kp, pv_nr, words<uint32_t>(s.vpack));
     } else {
       pack_b_transposed(k, ld, nk, head_dim, nr, s.kpack.data());
       pack_b_rows(v, ld, head_dim, nk, pv_nr, s.vpack.data());
@@ -115,16 +130,23 @@ void attention(const KernelTable& kt, const float* qkv, const AttentionSegment* 
     auto pos_of = [&](int64_t r) { return row_pos != nullptr ? row_pos[r] : r - g.row_begin; };
     if (rel != nullptr) {
       s.qe.reserve(static_cast<int64_t>(mr) * rel_width);
+      // The relative terms are fp32 products: bf16 rows are widened for them.
+      if (bf16) s.wide.reserve(std::max<int64_t>(mr, rel->mode == 2 ? nk : 0) * head_dim);
       if (rel->mode == 2) {
         s.ke.reserve(nk * rel_width);
-        relative_dots(kt, k, ld, nk, *rel->table, rel_col0, rel_width, s.ke.data());
+        if (bf16) widen_rows(k16, ld16, nk, head_dim, s.wide.data());
+        relative_dots(kt, bf16 ? s.wide.data() : k, bf16 ? head_dim : ld, nk, *rel->table, rel_col0, rel_width,
+                      s.ke.data());
       }
     }
     for (int64_t i0 = 0; i0 < g.row_count; i0 += mr) {
       const int64_t rows = std::min<int64_t>(mr, g.row_count - i0);
       float* sc = s.scores.data();
       if (bf16) {
-        for (int64_t i = 0; i < rows; ++i) kt.bf16_row(q + (i0 + i) * ld, head_dim, dim_kp, qb + i * dim_kp);
+        for (int64_t i = 0; i < rows; ++i) {
+          std::memcpy(qb + i * dim_kp, q16 + (i0 + i) * ld16, static_cast<size_t>(head_dim) * sizeof(uint16_t));
+          std::fill(qb + i * dim_kp + head_dim, qb + (i + 1) * dim_kp, uint16_t{0});
+        }
         for (int64_t j0 = 0; j0 < nk; j0 += nr) {
           kt.gemm_bf16_ukernel(dim_kp, qb, dim_kp, words<uint16_t>(s.kpack) + (j0 / nr) * dim_kp * nr, sc + j0,
                                keys_nr, rows, std::min<int64_t>(nr, nk - j0));
@@ -136,7 +158,12 @@ void attention(const KernelTable& kt, const float* qkv, const AttentionSegment* 
         }
       }
       if (rel != nullptr) {
-        relative_dots(kt, q + i0 * ld, ld, rows, *rel->table, rel_col0, rel_width, s.qe.data());
+        if (bf16) {
+          widen_rows(q16 + i0 * ld16, ld16, rows, head_dim, s.wide.data());
+          relative_dots(kt, s.wide.data(), head_dim, rows, *rel->table, rel_col0, rel_width, s.qe.data());
+        } else {
+          relative_dots(kt, q + i0 * ld, ld, rows, *rel->table, rel_col0, rel_width, s.qe.data());
+        }
         const int64_t base = rel->max_positions - 1 - rel_col0;
         for (int64_t i = 0; i < rows; ++i) {
           float* row = sc + i * keys_nr;
@@ -178,6 +205,23 @@ void attention(const KernelTable& kt, const float* qkv, const AttentionSegment* 
       }
     }
   });
+}
+
+}  // namespace
+
+void attention(const KernelTable& kt, const float* qkv, const AttentionSegment* segments, int64_t batch,
+               int64_t heads, int64_t head_dim, const float* key_mask_add, float scale, float* ctx, float* probs,
+               int64_t seq, const int64_t* row_pos, int num_threads, const RelativePositions* rel) {
+  attention_impl(kt, qkv, nullptr, 0, segments, batch, heads, head_dim, key_mask_add, scale, ctx, probs, seq,
+                 row_pos, num_threads, rel);
+}
+
+void attention_bf16(const KernelTable& kt, const uint16_t* qkv, int64_t ld, const AttentionSegment* segments,
+                    int64_t batch, int64_t heads, int64_t head_dim, const float* key_mask_add, float scale,
+                    float* ctx, float* probs, int64_t seq, const int64_t* row_pos, int num_threads,
+                    const RelativePositions* rel) {
+  attention_impl(kt, nullptr, qkv, ld, segments, batch, heads, head_dim, key_mask_add, scale, ctx, probs, seq,
+                 row_pos, num_threads, rel);
 }
 
 }  // namespace bertcore

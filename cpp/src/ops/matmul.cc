@@ -255,7 +255,7 @@ void check_linear_call(const KernelTable& kt, const PackedLinear& w, int64_t ldx
 
 void linear_bf16_out(const KernelTable& kt, const float* x, int64_t m, int64_t ldx, const PackedLinear& w,
                      uint16_t* y, int64_t ldy, Activation act, int num_threads) {
-  if (w.type != WeightType::kBF16) throw std::invalid_argument("linear_bf16_out needs bf16 weights");
+  if (w.type == WeightType::kF32) throw std::invalid_argument("linear_bf16_out needs bf16 or int8 weights");
   check_linear_call(kt, w, ldx, w.k, ldy, round_up(w.n, kLowpGroup), nullptr, 0);
   if (m <= 0) return;
   LowpRows io;

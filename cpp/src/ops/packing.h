@@ -47,13 +47,18 @@ inline void pack_b_rows(const float* src, int64_t ld, int64_t cols, int64_t k, i
 // steps nr 32-bit lanes, lane c = steps 2g (low half) and 2g + 1 (high half) of column j*nr + c; columns past
 // `cols` are zero. kp (even) steps per panel.
 
-// Columns are rows of src, kp steps each (K^T): lane = the 32-bit word at src[(j*nr + c) * ld + 2g].
-inline void pack_bf16_transposed(const uint16_t* src, int64_t ld, int64_t cols, int64_t kp, int nr, uint32_t* dst) {
+// Columns are rows of src (K^T), k valid steps each: lane = the 32-bit word at src[(j*nr + c) * ld + 2g], its
+// steps at or past k zero.
+inline void pack_bf16_transposed(const uint16_t* src, int64_t ld, int64_t cols, int64_t k, int64_t kp, int nr,
+                                 uint32_t* dst) {
   for (int64_t j0 = 0; j0 < cols; j0 += nr) {
     const int64_t w = std::min<int64_t>(nr, cols - j0);
     for (int64_t c = 0; c < w; ++c) {
       const uint16_t* row = src + (j0 + c) * ld;
-      for (int64_t g = 0; g < kp / 2; ++g) std::memcpy(dst + g * nr + c, row + 2 * g, sizeof(uint32_t));
+      int64_t g = 0;
+      for (; 2 * g + 1 < k; ++g) std::memcpy(dst + g * nr + c, row + 2 * g, sizeof(uint32_t));
+      if (2 * g < k) dst[g * nr + c] = row[2 * g], ++g;
+      for (; g < kp / 2; ++g) dst[g * nr + c] = 0;
     }
     for (int64_t g = 0; w < nr && g < kp / 2; ++g) std::fill(dst + g * nr + w, dst + (g + 1) * nr, 0u);
     dst += kp / 2 * nr;
