@@ -43,6 +43,14 @@ inline void pack_b_rows(const float* src, int64_t ld, int64_t cols, int64_t k, i
   }
 }
 
+// How far ahead the bf16 packers ask for the source rows they will read.
+constexpr int64_t kRowsAhead = 8;
+inline void prefetch_bytes(const void* p, int64_t bytes) {
+  const char* c = static_cast<const char*>(p);
+  for (int64_t b = 0; b < bytes; b += 64) __builtin_prefetch(c + b, 0, 3);
+  __builtin_prefetch(c + bytes - 1, 0, 3);
+}
+
 // The bf16 tile's B layout (KernelTable::gemm_bf16_ukernel) from bf16 bits: panel j holds per pair g of K
 // steps nr 32-bit lanes, lane c = steps 2g (low half) and 2g + 1 (high half) of column j*nr + c; columns past
 // `cols` are zero. kp (even) steps per panel.
@@ -55,6 +63,8 @@ inline void pack_bf16_transposed(const uint16_t* src, int64_t ld, int64_t cols, 
     const int64_t w = std::min<int64_t>(nr, cols - j0);
     for (int64_t c = 0; c < w; ++c) {
       const uint16_t* row = src + (j0 + c) * ld;
+      // Rows are far apart (attention's K rows: 3 hidden values), beyond the hardware prefetchers.
+      if (j0 + c + kRowsAhead < cols) prefetch_bytes(row + kRowsAhead * ld, k * sizeof(uint16_t));
       int64_t g = 0;
       for (; 2 * g + 1 < k; ++g) std::memcpy(dst + g * nr + c, row + 2 * g, sizeof(uint32_t));
       if (2 * g < k) dst[g * nr + c] = row[2 * g], ++g;
@@ -73,6 +83,10 @@ inline void pack_bf16_rows(const uint16_t* src, int64_t ld, int64_t rows, int64_
     const int64_t w = std::min<int64_t>(nr, cols - j0);
     for (int64_t g = 0; g < kp / 2; ++g) {
       const uint16_t* lo = src + 2 * g * ld + j0;
+      if (2 * g + kRowsAhead + 1 < rows) {
+        prefetch_bytes(lo + kRowsAhead * ld, w * sizeof(uint16_t));
+        prefetch_bytes(lo + (kRowsAhead + 1) * ld, w * sizeof(uint16_t));
+      }
       uint32_t* d = dst + g * nr;
       int64_t c = 0;
       if (2 * g + 1 < rows) {
