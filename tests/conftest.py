@@ -21,6 +21,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import List, NoReturn, Optional
 
+import numpy as np
 import pytest
 
 import bertcore
@@ -96,6 +97,16 @@ def require_executable(name: str) -> str:
     if path is None:
         missing(f"the {name} executable", _DEFAULT_INSTALL)
     return path
+
+
+def ragged_mask_add(rng: np.random.Generator, batch: int, seq: int) -> np.ndarray:
+    """An additive key mask [batch, seq] (0 kept, float32 min masked) of random lengths, the last row all
+    padding when there are several."""
+    lengths = rng.integers(1, seq + 1, size=batch)
+    keep = np.arange(seq)[None, :] < lengths[:, None]
+    if batch > 1:
+        keep[-1, :] = False
+    return np.where(keep, 0.0, np.finfo(np.float32).min).astype(np.float32)
 
 
 def pytest_report_header(config: pytest.Config) -> List[str]:

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from bertcore import _core
-from conftest import SUPPORTED_ISAS
+from conftest import SUPPORTED_ISAS, ragged_mask_add
 
 RNG_SEED = 1234
 
@@ -243,11 +243,7 @@ def _ref_attention(qkv: np.ndarray, batch: int, seq: int, heads: int, mask_add: 
 def test_attention(isa: str, batch: int, seq: int, heads: int, d: int) -> None:
     rng = np.random.default_rng(batch * 100 + seq)
     qkv = _rand(rng, batch * seq, 3 * heads * d)
-    lengths = rng.integers(1, seq + 1, size=batch)
-    keep = np.arange(seq)[None, :] < lengths[:, None]
-    if batch > 1:
-        keep[-1, :] = False  # an all-padding row
-    mask_add = np.where(keep, 0.0, np.finfo(np.float32).min).astype(np.float32)
+    mask_add = ragged_mask_add(rng, batch, seq)
     scale = 1.0 / math.sqrt(d)
     ctx, probs = _core.attention(
         qkv, batch, seq, heads, mask_add, scale, output_probs=True, isa=isa, num_threads=2

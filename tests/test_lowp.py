@@ -24,7 +24,7 @@ import pytest
 
 import bertcore
 from bertcore import _core
-from conftest import SUPPORTED_ISAS
+from conftest import SUPPORTED_ISAS, ragged_mask_add
 
 FAMILIES_DIR = Path(__file__).resolve().parent / "fixtures" / "families"
 # (m, k, n): 1, primes, vector width and register tile +- 1 (MR 4/6/8, NR 16/48), K not a multiple of 4.
@@ -209,11 +209,7 @@ def test_bf16_attention_matches_rounded_reference(batch: int, seq: int, heads: i
     rng = np.random.default_rng(seq * 10 + d)
     hidden = heads * d
     qkv = (rng.standard_normal((batch * seq, 3 * hidden)) * 2).astype(np.float32)
-    lengths = rng.integers(1, seq + 1, size=batch)
-    keep = np.arange(seq)[None, :] < lengths[:, None]
-    if batch > 1:
-        keep[-1, :] = False  # an all-padding row
-    mask_add = np.where(keep, 0.0, np.finfo(np.float32).min).astype(np.float32)
+    mask_add = ragged_mask_add(rng, batch, seq)
     scale = 1.0 / np.sqrt(d)
     ctx, probs = _core.attention(
         qkv, batch, seq, heads, mask_add, scale, output_probs=True, dtype="bfloat16", isa=isa, num_threads=2

@@ -122,7 +122,11 @@ int64_t Encoder::scratch_bytes(int64_t rows, int64_t batch, int64_t seq, int num
   }
   const int64_t head_dim = h / c.heads, keys = round_up(std::max<int64_t>(seq, 1), kt.gemm_nr);
   int64_t per_thread = 2 * keys * round_up(head_dim, kt.gemm_nr) + kt.gemm_mr * keys;
-  if (c.attention_bf16) per_thread += (keys * round_up(head_dim, kt.gemm_nr) + kt.gemm_mr * keys) / 2 + 1;
+  if (c.attention_bf16) {
+    // a block's Q or P rows as bf16; with relative attention, the query or key rows widened back
+    per_thread += kt.gemm_mr * std::max(round_up(head_dim, 4), keys) / 2 + 1;
+    if (c.relative_attention != 0) per_thread += std::max<int64_t>(kt.gemm_mr, seq) * head_dim;
+  }
   if (c.relative_attention != 0) per_thread += (kt.gemm_mr + seq) * round_up(2 * seq, kt.gemm_nr);
   floats += std::max(num_threads, 1) * per_thread;
   return static_cast<int64_t>(sizeof(float)) * floats + lowp_bytes;

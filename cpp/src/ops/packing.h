@@ -1,6 +1,7 @@
 // Packing into the GEMM microkernel's B layout (see KernelTable::gemm_ukernel): panels of NR columns, each k
-// rows of NR floats, columns past the matrix zero-filled. Shared by the dense layers (weights, once at load)
-// and attention (K and V of a head, per call). Baseline code: compiled with the ops, never with ISA flags.
+// rows of NR floats, columns past the matrix zero-filled; and into the bf16 tile's pair layout for attention's
+// bf16 products. Shared by the dense layers (weights, once at load) and attention (K and V of a head, per
+// call). Baseline code: compiled with the ops, never with ISA flags.
 #pragma once
 
 #include <algorithm>
@@ -67,7 +68,10 @@ inline void pack_bf16_transposed(const uint16_t* src, int64_t ld, int64_t cols, 
       if (j0 + c + kRowsAhead < cols) prefetch_bytes(row + kRowsAhead * ld, k * sizeof(uint16_t));
       int64_t g = 0;
       for (; 2 * g + 1 < k; ++g) std::memcpy(dst + g * nr + c, row + 2 * g, sizeof(uint32_t));
-      if (2 * g < k) dst[g * nr + c] = row[2 * g], ++g;
+      if (2 * g < k) {
+        dst[g * nr + c] = row[2 * g];  // an odd k: the last step alone, its pair zero
+        ++g;
+      }
       for (; g < kp / 2; ++g) dst[g * nr + c] = 0;
     }
     for (int64_t g = 0; w < nr && g < kp / 2; ++g) std::fill(dst + g * nr + w, dst + (g + 1) * nr, 0u);
