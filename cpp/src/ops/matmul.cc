@@ -141,13 +141,10 @@ namespace {
 // Asks for the cache lines of a rows x n block (row i at p + i * ld) ahead of its use: the epilogue's residual
 // tile, whose rows are a layer's width apart, a stride the hardware prefetchers do not follow across pages.
 inline void prefetch_block(const float* p, int64_t ld, int64_t rows, int64_t n) {
-  for (int64_t i = 0; i < rows; ++i) {
-    for (int64_t j = 0; j < n; j += 16) __builtin_prefetch(p + i * ld + j, 0, 3);
-    __builtin_prefetch(p + i * ld + n - 1, 0, 3);
-  }
+  for (int64_t i = 0; i < rows; ++i) prefetch_bytes(p + i * ld, n * static_cast<int64_t>(sizeof(float)));
 }
 
-// The rows a low-precision layer reads and writes: fp32, or bf16 bits when two bf16 layers are chained
+// The rows a low-precision layer reads and writes: fp32, or bf16 bits when layers are chained through bf16
 // (linear_bf16_out / linear_bf16_in).
 struct LowpRows {
   const float* x = nullptr;
@@ -258,9 +255,7 @@ void linear_bf16_out(const KernelTable& kt, const float* x, int64_t m, int64_t l
   if (w.type == WeightType::kF32) throw std::invalid_argument("linear_bf16_out needs bf16 or int8 weights");
   check_linear_call(kt, w, ldx, w.k, ldy, round_up(w.n, kLowpGroup), nullptr, 0);
   if (m <= 0) return;
-  LowpRows io;
-  io.x = x, io.ldx = ldx, io.yb = y, io.ldy = ldy;
-  linear_lowp(kt, io, m, w, act, nullptr, 0, num_threads);
+  linear_lowp(kt, LowpRows{x, nullptr, ldx, nullptr, y, ldy}, m, w, act, nullptr, 0, num_threads);
 }
 
 void linear_bf16_in(const KernelTable& kt, const uint16_t* x, int64_t m, int64_t ldx, const PackedLinear& w,
@@ -268,9 +263,7 @@ void linear_bf16_in(const KernelTable& kt, const uint16_t* x, int64_t m, int64_t
   if (w.type != WeightType::kBF16) throw std::invalid_argument("linear_bf16_in needs bf16 weights");
   check_linear_call(kt, w, ldx, w.kp, ldy, w.n, residual, ldr);
   if (m <= 0) return;
-  LowpRows io;
-  io.xb = x, io.ldx = ldx, io.y = y, io.ldy = ldy;
-  linear_lowp(kt, io, m, w, act, residual, ldr, num_threads);
+  linear_lowp(kt, LowpRows{nullptr, x, ldx, y, nullptr, ldy}, m, w, act, residual, ldr, num_threads);
 }
 
 void linear(const KernelTable& kt, const float* x, int64_t m, int64_t ldx, const PackedLinear& w, float* y,
@@ -278,9 +271,7 @@ void linear(const KernelTable& kt, const float* x, int64_t m, int64_t ldx, const
   check_linear_call(kt, w, ldx, w.k, ldy, w.n, residual, ldr);
   if (m <= 0) return;
   if (w.type != WeightType::kF32) {
-    LowpRows io;
-    io.x = x, io.ldx = ldx, io.y = y, io.ldy = ldy;
-    linear_lowp(kt, io, m, w, act, residual, ldr, num_threads);
+    linear_lowp(kt, LowpRows{x, nullptr, ldx, y, nullptr, ldy}, m, w, act, residual, ldr, num_threads);
     return;
   }
   const int64_t n = w.n, k = w.k;

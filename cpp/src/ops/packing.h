@@ -44,13 +44,15 @@ inline void pack_b_rows(const float* src, int64_t ld, int64_t cols, int64_t k, i
   }
 }
 
-// How far ahead the bf16 packers ask for the source rows they will read.
-constexpr int64_t kRowsAhead = 8;
+// Asks for the cache lines of [p, p + bytes) ahead of their use.
 inline void prefetch_bytes(const void* p, int64_t bytes) {
   const char* c = static_cast<const char*>(p);
   for (int64_t b = 0; b < bytes; b += 64) __builtin_prefetch(c + b, 0, 3);
   __builtin_prefetch(c + bytes - 1, 0, 3);
 }
+
+// How far ahead the bf16 packers ask for the source rows they will read.
+constexpr int64_t kRowsAhead = 8;
 
 // The bf16 tile's B layout (KernelTable::gemm_bf16_ukernel) from bf16 bits: panel j holds per pair g of K
 // steps nr 32-bit lanes, lane c = steps 2g (low half) and 2g + 1 (high half) of column j*nr + c; columns past
